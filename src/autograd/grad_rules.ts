@@ -1,0 +1,145 @@
+// One gradient rule per primitive, written with Kiln's own ops so that higher-order gradients come free.
+// Each rule maps the upstream gradient g (shape of the output) to one gradient per input.
+import type { Node } from "./node.js";
+import type { Tensor } from "../tensor.js";
+import * as P from "../ops/primitives.js";
+import { scalarLike, sumToShape, zerosLike } from "../ops/helpers.js";
+
+type Rule = (g: Tensor, n: Node) => (Tensor | null)[];
+
+const x0 = (n: Node) => n.inputs[0];
+const x1 = (n: Node) => n.inputs[1];
+
+/** Gradient of where-style selection: g where mask holds, 0 elsewhere. */
+function mask(g: Tensor, m: Tensor): Tensor {
+  return P.where(m, g, scalarLike(0, g));
+}
+
+function reduceBack(g: Tensor, n: Node): Tensor {
+  // g has the reduced shape; put back the reduced dims as size 1, then broadcast over the input.
+  const x = x0(n);
+  const { dims, keepdim } = n.attrs as { dims: number[]; keepdim: boolean };
+  return keepdim ? g : g.reshape(x.shape.map((s, d) => (dims.includes(d) ? 1 : s)));
+}
+
+function extremumBack(g: Tensor, n: Node): (Tensor | null)[] {
+  // ties share the gradient evenly, as PyTorch's amax/amin
+  const x = x0(n);
+  const gk = reduceBack(g, n);
+  const ok = reduceBack(n.out, n);
+  const m = P.cast(P.eq(x, ok), g.dtype);
+  const count = m.sum((n.attrs as { dims: number[] }).dims, { keepdim: true });
+  return [gk.mul(m).div(count)];
+}
+
+export const rules = {
+  // d/dx exp(x) = exp(x)
+  exp: (g, n) => [g.mul(n.out)],
+  // d/dx log(x) = 1/x
+  log: (g, n) => [g.div(x0(n))],
+  // d/dx log(1+x) = 1/(1+x)
+  log1p: (g, n) => [g.div(x0(n).add(1))],
+  // d/dx sqrt(x) = 1/(2 sqrt(x))
+  sqrt: (g, n) => [g.div(n.out.mul(2))],
+  sin: (g, n) => [g.mul(x0(n).cos())],
+  cos: (g, n) => [g.mul(x0(n).sin()).neg()],
+  // d/dx tanh(x) = 1 - tanh(x)^2
+  tanh: (g, n) => [g.mul(n.out.mul(n.out).rsub(1))],
+  // d/dx sigmoid(x) = s (1 - s)
+  sigmoid: (g, n) => [g.mul(n.out.mul(n.out.rsub(1)))],
+  // d/dx erf(x) = 2/sqrt(pi) exp(-x^2)
+  erf: (g, n) => [g.mul(x0(n).square().neg().exp().mul(1.1283791670955126))],
+  neg: (g) => [g.neg()],
+  abs: (g, n) => [g.mul(x0(n).sign())],
+  sign: (g) => [zerosLike(g)],
+  floor: (g) => [zerosLike(g)],
+  round: (g) => [zerosLike(g)],
+  // relu passes g where the output is positive (PyTorch's threshold_backward)
+  relu: (g, n) => [mask(g, n.out.gt(0))],
+
+  add: (g) => [g, g],
+  sub: (g) => [g, g.neg()],
+  mul: (g, n) => [n.inputs[0].requiresGrad ? g.mul(x1(n)) : null, n.inputs[1].requiresGrad ? g.mul(x0(n)) : null],
+  // d/da a/b = 1/b; d/db a/b = -a/b^2
+  div: (g, n) => [
+    n.inputs[0].requiresGrad ? g.div(x1(n)) : null,
+    n.inputs[1].requiresGrad ? g.neg().mul(x0(n)).div(x1(n).square()) : null,
+  ],
+  // d/da a^b = b a^(b-1) (0 where b == 0); d/db a^b = a^b log(a) (0 where a == 0 and b >= 0)
+  pow: (g, n) => {
+    const a = x0(n), b = x1(n);
+    const ga = a.requiresGrad ? mask(g.mul(b).mul(a.pow(b.sub(1))), b.ne(0)) : null;
+    const gb = b.requiresGrad ? mask(g.mul(n.out).mul(a.log()), a.ne(0).logicalOr(b.lt(0))) : null;
+    return [ga, gb];
+  },
+  // ties split the gradient in half, as PyTorch's maximum/minimum
+  maximum: (g, n) => {
+    const a = x0(n), b = x1(n);
+    const half = P.where(a.eq(b), g.div(2), g);
+    return [mask(half, a.ge(b)), mask(half, b.ge(a))];
+  },
+  minimum: (g, n) => {
+    const a = x0(n), b = x1(n);
+    const half = P.where(a.eq(b), g.div(2), g);
+    return [mask(half, a.le(b)), mask(half, b.le(a))];
+  },
+  eq: () => [null, null],
+  ne: () => [null, null],
+  lt: () => [null, null],
+  le: () => [null, null],
+  gt: () => [null, null],
+  ge: () => [null, null],
+  where: (g, n) => {
+    const c = x0(n);
+    return [null, mask(g, c), mask(g, c.logicalNot())];
+  },
+
+  sum: (g, n) => [reduceBack(g, n).expand(x0(n).shape)],
+  // d/dx_i prod(x) = prod of the others; computed without dividing by zero
+  prod: (g, n) => {
+    const x = x0(n);
+    const dims = (n.attrs as { dims: number[] }).dims;
+    const gk = reduceBack(g, n);
+    const isZero = x.eq(0);
+    const zeros = P.cast(isZero, "int32").sum(dims, { keepdim: true });
+    const nonZeroProd = P.where(isZero, scalarLike(1, x), x).prod(dims, { keepdim: true });
+    const out = reduceBack(n.out, n);
+    const noZero = out.div(P.where(isZero, scalarLike(1, x), x));
+    const grad = P.where(zeros.eq(0), noZero, P.where(isZero.logicalAnd(zeros.eq(1)), nonZeroProd, scalarLike(0, x)));
+    return [gk.mul(grad)];
+  },
+  max: extremumBack,
+  min: extremumBack,
+
+  cast: (g, n) => [P.cast(g, x0(n).dtype)],
+  clone: (g) => [g],
+  view: (g, n) => [g.reshape(x0(n).shape)],
+  permute: (g, n) => {
+    const perm = n.attrs as number[];
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [g.permute(inv)];
+  },
+  expand: (g, n) => [sumToShape(g, x0(n).shape)],
+  region: (g, n) => [P.pad(g, x0(n).shape, n.attrs.start, n.attrs.step, 0)],
+  pad: (g, n) => [P.region(g, n.attrs.start, n.attrs.step, x0(n).shape)],
+  cat: (g, n) => {
+    const dim = n.attrs as number;
+    let at = 0;
+    return n.inputs.map((x) => {
+      const piece = g.narrow(dim, at, x.shape[dim]);
+      at += x.shape[dim];
+      return piece;
+    });
+  },
+  gather: (g, n) => {
+    const x = x0(n);
+    return [P.scatterAdd(zerosLike(x, g.dtype), n.attrs as number, x1(n), g), null];
+  },
+  scatterAdd: (g, n) => [g, null, P.gather(g, n.attrs as number, x1(n))],
+  // d/da (a @ b) = g @ b^T; d/db = a^T @ g
+  matmul: (g, n) => [
+    n.inputs[0].requiresGrad ? P.matmul(g, x1(n).mT) : null,
+    n.inputs[1].requiresGrad ? P.matmul(x0(n).mT, g) : null,
+  ],
+} satisfies Record<string, Rule>;

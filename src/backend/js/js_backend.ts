@@ -1,0 +1,332 @@
+// The TypeScript reference backend: the executable specification every other backend is tested against.
+import type { Backend, View } from "../backend.js";
+import { allocStorage, type DType, type Storage } from "../../dtype.js";
+import { broadcastStrides, contiguousStrides, numelOf } from "../../shape.js";
+import { coalesce, forEachRow, isContiguous } from "./strided.js";
+import { erf } from "./special.js";
+
+type URow = (o: Storage, oi: number, a: Storage, ai: number, as: number, n: number) => void;
+type BRow = (o: Storage, oi: number, a: Storage, ai: number, as: number, b: Storage, bi: number, bs: number, n: number) => void;
+
+function mapUnary(x: View, dtype: DType, k: URow): Storage {
+  const n = numelOf(x.shape);
+  const out = allocStorage(dtype, n);
+  if (isContiguous(x.shape, x.strides)) {
+    k(out, 0, x.buf, x.offset, 1, n);
+    return out;
+  }
+  let oi = 0;
+  forEachRow(x.shape, [x.strides], [x.offset], (offs, len, inner) => {
+    k(out, oi, x.buf, offs[0], inner[0], len);
+    oi += len;
+  });
+  return out;
+}
+
+function mapBinary(a: View, b: View, shape: readonly number[], dtype: DType, k: BRow): Storage {
+  const n = numelOf(shape);
+  const out = allocStorage(dtype, n);
+  if (n === 0) return out;
+  const an = numelOf(a.shape), bn = numelOf(b.shape);
+  const aFlat = an === n && isContiguous(a.shape, a.strides);
+  const bFlat = bn === n && isContiguous(b.shape, b.strides);
+  if ((aFlat || an === 1) && (bFlat || bn === 1) && (an === n || bn === n || n === 1)) {
+    k(out, 0, a.buf, a.offset, an === 1 ? 0 : 1, b.buf, b.offset, bn === 1 ? 0 : 1, n);
+    return out;
+  }
+  const as = broadcastStrides(a.shape, a.strides, shape);
+  const bs = broadcastStrides(b.shape, b.strides, shape);
+  let oi = 0;
+  forEachRow(shape, [as, bs], [a.offset, b.offset], (offs, len, inner) => {
+    k(out, oi, a.buf, offs[0], inner[0], b.buf, offs[1], inner[1], len);
+    oi += len;
+  });
+  return out;
+}
+
+const u = (f: (v: number) => number): URow => (o, oi, a, ai, as, n) => {
+  for (let i = 0; i < n; i++, ai += as) o[oi + i] = f(a[ai]);
+};
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r;
+}
+
+/** Copy the view `src` into `dst` at element offset `dstOff` with strides `dstStrides` (same shape). */
+export function copyInto(dst: Storage, dstOff: number, dstStrides: readonly number[], src: View): void {
+  forEachRow(src.shape, [dstStrides, src.strides], [dstOff, src.offset], (offs, len, inner) => {
+    let di = offs[0], si = offs[1];
+    const ds = inner[0], ss = inner[1], sb = src.buf;
+    for (let i = 0; i < len; i++, di += ds, si += ss) dst[di] = sb[si];
+  });
+}
+
+type Reducer = (buf: Storage, base: number, rel: Int32Array | null, stride: number, n: number) => number;
+
+/** Reduce x over sorted `dims`; output has the keepdim shape, contiguous. */
+function reduce(x: View, dims: readonly number[], dtype: DType, red: Reducer): Storage {
+  const keep: number[] = [], keepSt: number[] = [], rshape: number[] = [], rst: number[] = [];
+  const outShape = x.shape.slice();
+  for (let d = 0, j = 0; d < x.shape.length; d++) {
+    if (j < dims.length && dims[j] === d) {
+      rshape.push(x.shape[d]); rst.push(x.strides[d]); outShape[d] = 1; j++;
+    } else {
+      keep.push(x.shape[d]); keepSt.push(x.strides[d]);
+    }
+  }
+  const nOut = numelOf(outShape);
+  const out = allocStorage(dtype, nOut);
+  const rc = coalesce(rshape, [rst]);
+  const rn = numelOf(rshape);
+  let rel: Int32Array | null = null;
+  let rstride = rc.strides[0][0];
+  if (rc.shape.length > 1) {
+    rel = new Int32Array(rn);
+    let i = 0;
+    forEachRow(rshape, [rst], [0], (offs, len, inner) => {
+      for (let t = 0, p = offs[0]; t < len; t++, p += inner[0]) rel![i++] = p;
+    });
+    rstride = 0;
+  }
+  if (nOut === 0) return out;
+  let oi = 0;
+  forEachRow(keep.length ? keep : [1], [keep.length ? keepSt : [0]], [x.offset], (offs, len, inner) => {
+    for (let t = 0, base = offs[0]; t < len; t++, base += inner[0]) out[oi++] = red(x.buf, base, rel, rstride, rn);
+  });
+  return out;
+}
+
+const sumR: Reducer = (b, base, rel, st, n) => {
+  let s = 0;
+  if (rel) for (let i = 0; i < n; i++) s += b[base + rel[i]];
+  else for (let i = 0, p = base; i < n; i++, p += st) s += b[p];
+  return s;
+};
+const prodR: Reducer = (b, base, rel, st, n) => {
+  let s = 1;
+  if (rel) for (let i = 0; i < n; i++) s *= b[base + rel[i]];
+  else for (let i = 0, p = base; i < n; i++, p += st) s *= b[p];
+  return s;
+};
+const maxR: Reducer = (b, base, rel, st, n) => {
+  let m = -Infinity;
+  for (let i = 0, p = base; i < n; i++, p += st) {
+    const v = b[rel ? base + rel[i] : p];
+    if (v > m || v !== v) { m = v; if (v !== v) break; }
+  }
+  return m;
+};
+const minR: Reducer = (b, base, rel, st, n) => {
+  let m = Infinity;
+  for (let i = 0, p = base; i < n; i++, p += st) {
+    const v = b[rel ? base + rel[i] : p];
+    if (v < m || v !== v) { m = v; if (v !== v) break; }
+  }
+  return m;
+};
+function argR(greater: boolean): Reducer {
+  return (b, base, _rel, st, n) => {
+    let m = b[base], mi = 0;
+    if (m !== m) return 0;
+    for (let i = 1, p = base + st; i < n; i++, p += st) {
+      const v = b[p];
+      if (v !== v) return i;
+      if (greater ? v > m : v < m) { m = v; mi = i; }
+    }
+    return mi;
+  };
+}
+const argmaxR = argR(true), argminR = argR(false);
+
+function checkIndex(v: number, size: number, op: string, dim: number): void {
+  if (v < 0 || v >= size) throw new Error(`[${op}] index ${v} is out of bounds for dim ${dim} with size ${size}`);
+}
+
+export const jsBackend: Backend = {
+  name: "js",
+  neg: (x, d) => mapUnary(x, d, u((v) => -v)),
+  abs: (x, d) => mapUnary(x, d, u(Math.abs)),
+  sign: (x, d) => mapUnary(x, d, u((v) => (v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : v))),
+  exp: (x, d) => mapUnary(x, d, u(Math.exp)),
+  log: (x, d) => mapUnary(x, d, u(Math.log)),
+  log1p: (x, d) => mapUnary(x, d, u(Math.log1p)),
+  sqrt: (x, d) => mapUnary(x, d, u(Math.sqrt)),
+  sin: (x, d) => mapUnary(x, d, u(Math.sin)),
+  cos: (x, d) => mapUnary(x, d, u(Math.cos)),
+  tanh: (x, d) => mapUnary(x, d, u(Math.tanh)),
+  sigmoid: (x, d) => mapUnary(x, d, u((v) => 1 / (1 + Math.exp(-v)))),
+  relu: (x, d) => mapUnary(x, d, (o, oi, a, ai, as, n) => {
+    for (let i = 0; i < n; i++, ai += as) { const v = a[ai]; o[oi + i] = v > 0 || v !== v ? v : 0; }
+  }),
+  floor: (x, d) => mapUnary(x, d, u(Math.floor)),
+  round: (x, d) => mapUnary(x, d, u(roundHalfEven)),
+  erf: (x, d) => mapUnary(x, d, u(erf)),
+  logicalNot: (x, d) => mapUnary(x, d, u((v) => (v ? 0 : 1))),
+
+  add: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] + y[yi];
+  }),
+  sub: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] - y[yi];
+  }),
+  mul: (a, b, s, d) => mapBinary(a, b, s, d, d === "int32"
+    ? (o, oi, x, xi, xs, y, yi, ys, n) => { for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = Math.imul(x[xi], y[yi]); }
+    : (o, oi, x, xi, xs, y, yi, ys, n) => { for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] * y[yi]; }),
+  div: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] / y[yi];
+  }),
+  pow: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = Math.pow(x[xi], y[yi]);
+  }),
+  maximum: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) { const p = x[xi], q = y[yi]; o[oi + i] = p !== p || q !== q ? NaN : p > q ? p : q; }
+  }),
+  minimum: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) { const p = x[xi], q = y[yi]; o[oi + i] = p !== p || q !== q ? NaN : p < q ? p : q; }
+  }),
+  eq: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] === y[yi] ? 1 : 0;
+  }),
+  ne: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] !== y[yi] ? 1 : 0;
+  }),
+  lt: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] < y[yi] ? 1 : 0;
+  }),
+  le: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] <= y[yi] ? 1 : 0;
+  }),
+  gt: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] > y[yi] ? 1 : 0;
+  }),
+  ge: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] >= y[yi] ? 1 : 0;
+  }),
+  where(c, a, b, shape, dtype) {
+    const n = numelOf(shape);
+    const out = allocStorage(dtype, n);
+    const cs = broadcastStrides(c.shape, c.strides, shape);
+    const as = broadcastStrides(a.shape, a.strides, shape);
+    const bs = broadcastStrides(b.shape, b.strides, shape);
+    let oi = 0;
+    forEachRow(shape, [cs, as, bs], [c.offset, a.offset, b.offset], (offs, len, inner) => {
+      let ci = offs[0], ai = offs[1], bi = offs[2];
+      const cb = c.buf, ab = a.buf, bb = b.buf;
+      for (let i = 0; i < len; i++, ci += inner[0], ai += inner[1], bi += inner[2]) out[oi++] = cb[ci] ? ab[ai] : bb[bi];
+    });
+    return out;
+  },
+
+  sum: (x, dims, d) => reduce(x, dims, d, sumR),
+  prod: (x, dims, d) => reduce(x, dims, d, prodR),
+  max: (x, dims, d) => reduce(x, dims, d, maxR),
+  min: (x, dims, d) => reduce(x, dims, d, minR),
+  argmax: (x, dim) => reduce(x, [dim], "int32", argmaxR) as Int32Array,
+  argmin: (x, dim) => reduce(x, [dim], "int32", argminR) as Int32Array,
+
+  cast(x, dtype) {
+    if (dtype === "bool") return mapUnary(x, dtype, u((v) => (v !== 0 ? 1 : 0)));
+    if (dtype === "int32") return mapUnary(x, dtype, u((v) => (v !== v ? 0 : Math.trunc(v))));
+    return mapUnary(x, dtype, u((v) => v));
+  },
+  copy(x, dtype) {
+    if (isContiguous(x.shape, x.strides)) {
+      const n = numelOf(x.shape);
+      const out = allocStorage(dtype, n);
+      out.set(x.buf.subarray(x.offset, x.offset + n) as never);
+      return out;
+    }
+    return mapUnary(x, dtype, u((v) => v));
+  },
+  pad(x, outShape, start, step, value, dtype) {
+    const out = allocStorage(dtype, numelOf(outShape));
+    if (value !== 0) out.fill(value);
+    const os = contiguousStrides(outShape);
+    let off = 0;
+    const st = os.map((s, d) => { off += start[d] * s; return s * step[d]; });
+    copyInto(out, off, st, x);
+    return out;
+  },
+  cat(xs, dim, outShape, dtype) {
+    const out = allocStorage(dtype, numelOf(outShape));
+    const os = contiguousStrides(outShape);
+    let at = 0;
+    for (const x of xs) {
+      copyInto(out, at * os[dim], os, x);
+      at += x.shape[dim];
+    }
+    return out;
+  },
+  gather(x, dim, index, dtype) {
+    const out = allocStorage(dtype, numelOf(index.shape));
+    const xs = x.strides.slice();
+    const xdim = xs[dim], size = x.shape[dim];
+    xs[dim] = 0;
+    const xb = x.buf, ib = index.buf;
+    let oi = 0;
+    forEachRow(index.shape, [xs, index.strides], [x.offset, index.offset], (offs, len, inner) => {
+      for (let t = 0, xi = offs[0], ii = offs[1]; t < len; t++, xi += inner[0], ii += inner[1]) {
+        const k = ib[ii];
+        checkIndex(k, size, "gather", dim);
+        out[oi++] = xb[xi + k * xdim];
+      }
+    });
+    return out;
+  },
+  scatterAdd(x, dim, index, src, dtype) {
+    const out = jsBackend.copy(x, dtype);
+    const os = contiguousStrides(x.shape);
+    const odim = os[dim], size = x.shape[dim];
+    os[dim] = 0;
+    const ib = index.buf, sb = src.buf;
+    forEachRow(index.shape, [os, index.strides, src.strides], [0, index.offset, src.offset], (offs, len, inner) => {
+      for (let t = 0, oi = offs[0], ii = offs[1], si = offs[2]; t < len; t++, oi += inner[0], ii += inner[1], si += inner[2]) {
+        const k = ib[ii];
+        checkIndex(k, size, "scatterAdd", dim);
+        out[oi + k * odim] += sb[si];
+      }
+    });
+    return out;
+  },
+
+  matmul(a, b, outShape, dtype) {
+    const nd = outShape.length;
+    const M = outShape[nd - 2], N = outShape[nd - 1], K = a.shape[nd - 1];
+    const out = allocStorage(dtype, numelOf(outShape));
+    const as0 = a.strides[nd - 2], as1 = a.strides[nd - 1], bs0 = b.strides[nd - 2], bs1 = b.strides[nd - 1];
+    const ab = a.buf, bb = b.buf;
+    const acc = new Float64Array(N);
+    const batch = outShape.slice(0, nd - 2);
+    let oi = 0;
+    const one = (ao: number, bo: number) => {
+      for (let m = 0; m < M; m++, oi += N) {
+        const arow = ao + m * as0;
+        if (bs1 === 1) {
+          acc.fill(0);
+          for (let k = 0; k < K; k++) {
+            const av = ab[arow + k * as1];
+            const brow = bo + k * bs0;
+            for (let n = 0; n < N; n++) acc[n] += av * bb[brow + n];
+          }
+          for (let n = 0; n < N; n++) out[oi + n] = acc[n];
+        } else {
+          for (let n = 0; n < N; n++) {
+            let s = 0;
+            for (let k = 0, ai = arow, bi = bo + n * bs1; k < K; k++, ai += as1, bi += bs0) s += ab[ai] * bb[bi];
+            out[oi + n] = s;
+          }
+        }
+      }
+    };
+    if (numelOf(outShape) === 0) return out;
+    if (batch.length === 0) {
+      one(a.offset, b.offset);
+      return out;
+    }
+    forEachRow(batch, [a.strides.slice(0, nd - 2), b.strides.slice(0, nd - 2)], [a.offset, b.offset], (offs, len, inner) => {
+      for (let t = 0, ao = offs[0], bo = offs[1]; t < len; t++, ao += inner[0], bo += inner[1]) one(ao, bo);
+    });
+    return out;
+  },
+};

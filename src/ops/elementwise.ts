@@ -1,0 +1,109 @@
+// Elementwise math with broadcasting: primitives wrapped to take scalars, plus composite activations.
+import * as P from "./primitives.js";
+import { asTensor, scalarLike } from "./helpers.js";
+import { Tensor } from "../tensor.js";
+
+export type TensorLike = Tensor | number;
+
+const bin = (f: (a: Tensor, b: Tensor) => Tensor) => (a: TensorLike, b: TensorLike): Tensor => f(asTensor(a, b), asTensor(b, a));
+
+/** a + alpha * b, broadcasting. @example add(tensor([1, 2]), 1) */
+export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
+  const alpha = opts?.alpha;
+  return P.add(asTensor(a, b), alpha === undefined || alpha === 1 ? asTensor(b, a) : mul(b, alpha));
+}
+/** a - alpha * b. @example sub(tensor([1, 2]), 1) */
+export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
+  const alpha = opts?.alpha;
+  return P.sub(asTensor(a, b), alpha === undefined || alpha === 1 ? asTensor(b, a) : mul(b, alpha));
+}
+export const mul = bin(P.mul);
+/** True division; `roundingMode` 'floor' or 'trunc' as torch.div. */
+export function div(a: TensorLike, b: TensorLike, opts?: { roundingMode?: "floor" | "trunc" }): Tensor {
+  const q = P.div(asTensor(a, b), asTensor(b, a));
+  if (!opts?.roundingMode) return q;
+  const r = opts.roundingMode === "floor" ? P.floor(q) : P.mul(P.sign(q), P.floor(P.abs(q)));
+  const ta = asTensor(a, b), tb = asTensor(b, a);
+  return ta.dtype === "int32" && tb.dtype === "int32" ? P.cast(r, "int32") : r;
+}
+export const pow = bin(P.pow);
+export const maximum = bin(P.maximum);
+export const minimum = bin(P.minimum);
+export const eq = bin(P.eq);
+export const ne = bin(P.ne);
+export const lt = bin(P.lt);
+export const le = bin(P.le);
+export const gt = bin(P.gt);
+export const ge = bin(P.ge);
+
+export const neg = P.neg, abs = P.abs, exp = P.exp, log = P.log, log1p = P.log1p, sqrt = P.sqrt;
+export const sin = P.sin, cos = P.cos, tanh = P.tanh, sigmoid = P.sigmoid, relu = P.relu, erf = P.erf;
+export const sign = P.sign, floor = P.floor, round = P.round;
+
+export function square(x: Tensor): Tensor {
+  return P.mul(x, x);
+}
+export function reciprocal(x: Tensor): Tensor {
+  return P.div(scalarLike(1, x), x);
+}
+export function rsqrt(x: Tensor): Tensor {
+  return reciprocal(P.sqrt(x));
+}
+export function log2(x: Tensor): Tensor {
+  return P.div(P.log(x), scalarLike(Math.LN2, x));
+}
+
+export function logicalNot(x: Tensor): Tensor {
+  return P.logicalNot(x);
+}
+export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  return P.ne(P.mul(P.cast(a, "bool"), P.cast(b, "bool")), scalarLike(0, a));
+}
+export function logicalOr(a: Tensor, b: Tensor): Tensor {
+  return P.ne(P.add(P.cast(a, "int32"), P.cast(b, "int32")), scalarLike(0, a));
+}
+
+/** where(cond, a, b): a where cond holds, else b; scalars accepted for a and b. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  return P.where(cond, asTensor(a, b), asTensor(b, a));
+}
+
+/** Clamp into [min, max]; the gradient flows where min <= x <= max, as PyTorch's. */
+export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+  if ((min === undefined || min === null) && (max === undefined || max === null)) {
+    throw new Error("[clamp] at least one of min or max must be given");
+  }
+  let r = x;
+  if (min !== undefined && min !== null) r = P.where(P.lt(x, asTensor(min, x)), asTensor(min, x), r);
+  if (max !== undefined && max !== null) r = P.where(P.gt(x, asTensor(max, x)), asTensor(max, x), r);
+  return r;
+}
+
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return P.where(P.gt(x, scalarLike(0, x)), x, P.mul(x, scalarLike(negativeSlope, x)));
+}
+
+/** GELU: exact (erf) by default, or the tanh approximation. */
+export function gelu(x: Tensor, opts?: { approximate?: "none" | "tanh" }): Tensor {
+  const half = P.mul(x, scalarLike(0.5, x));
+  if (opts?.approximate === "tanh") {
+    const inner = P.mul(P.add(x, P.mul(P.mul(P.mul(x, x), x), scalarLike(0.044715, x))), scalarLike(Math.sqrt(2 / Math.PI), x));
+    return P.mul(half, P.add(P.tanh(inner), scalarLike(1, x)));
+  }
+  return P.mul(half, P.add(P.erf(P.mul(x, scalarLike(Math.SQRT1_2, x))), scalarLike(1, x)));
+}
+
+export function silu(x: Tensor): Tensor {
+  return P.mul(x, P.sigmoid(x));
+}
+
+/** softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` as PyTorch's. */
+export function softplus(x: Tensor, opts?: { beta?: number; threshold?: number }): Tensor {
+  const beta = opts?.beta ?? 1, threshold = opts?.threshold ?? 20;
+  const bx = beta === 1 ? x : P.mul(x, scalarLike(beta, x));
+  // NOTE: clamping before exp keeps the unselected branch finite, so its zero gradient is not 0*inf = NaN.
+  const safe = P.minimum(bx, scalarLike(threshold, x));
+  let soft = P.log1p(P.exp(safe));
+  if (beta !== 1) soft = P.div(soft, scalarLike(beta, x));
+  return P.where(P.gt(bx, scalarLike(threshold, x)), x, soft);
+}

@@ -1,0 +1,239 @@
+// THE list of primitives: every kernel call and every autograd record in Kiln goes through these functions.
+// Each validates its arguments, runs the active backend's kernel, and records its node via `record`.
+import { active } from "../backend/active.js";
+import type { Backend, BinaryKernel, ReduceKernel, UnaryKernel } from "../backend/backend.js";
+import { gradMode } from "../autograd/grad_mode.js";
+import { Node, type GradRule } from "../autograd/node.js";
+import { rules } from "../autograd/grad_rules.js";
+import { allocStorage, isFloating, promoteTypes, type DType } from "../dtype.js";
+import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual } from "../shape.js";
+import { Tensor } from "../tensor.js";
+
+export type PrimName = keyof typeof rules;
+
+/** Attach the autograd node to `out` when recording is on and any input requires grad. */
+function record(name: PrimName, out: Tensor, inputs: Tensor[], attrs: unknown): Tensor {
+  if (gradMode.enabled) {
+    for (let i = 0; i < inputs.length; i++) {
+      if (inputs[i].requiresGrad) {
+        out.gradFn = new Node(name, rules[name] as GradRule, inputs, attrs, out);
+        out.requiresGrad = true;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function fresh(buf: ReturnType<typeof allocStorage>, shape: number[], dtype: DType): Tensor {
+  return new Tensor(buf, shape, contiguousStrides(shape), 0, dtype);
+}
+
+// ---- unary ----------------------------------------------------------------------------------------
+type Sel<K> = (b: Backend) => K;
+
+function unary(name: PrimName, k: Sel<UnaryKernel>, toFloat: boolean) {
+  return (x: Tensor): Tensor => {
+    const dt = toFloat && !isFloating(x.dtype) ? "float32" : x.dtype;
+    return record(name, fresh(k(active.b)(x, dt), x.shape.slice(), dt), [x], null);
+  };
+}
+
+export const exp = unary("exp", (b) => b.exp, true);
+export const log = unary("log", (b) => b.log, true);
+export const log1p = unary("log1p", (b) => b.log1p, true);
+export const sqrt = unary("sqrt", (b) => b.sqrt, true);
+export const sin = unary("sin", (b) => b.sin, true);
+export const cos = unary("cos", (b) => b.cos, true);
+export const tanh = unary("tanh", (b) => b.tanh, true);
+export const sigmoid = unary("sigmoid", (b) => b.sigmoid, true);
+export const erf = unary("erf", (b) => b.erf, true);
+export const neg = unary("neg", (b) => b.neg, false);
+export const abs = unary("abs", (b) => b.abs, false);
+export const sign = unary("sign", (b) => b.sign, false);
+export const relu = unary("relu", (b) => b.relu, false);
+export const floor = unary("floor", (b) => b.floor, false);
+export const round = unary("round", (b) => b.round, false);
+
+export function logicalNot(x: Tensor): Tensor {
+  return fresh(active.b.logicalNot(x, "bool"), x.shape.slice(), "bool");
+}
+
+// ---- binary with broadcasting -----------------------------------------------------------------------
+function binary(name: PrimName, k: Sel<BinaryKernel>, kind: "promote" | "div" | "compare") {
+  return (a: Tensor, b: Tensor): Tensor => {
+    const shape = shapesEqual(a.shape, b.shape) ? a.shape.slice() : broadcastShapes(a.shape, b.shape, name);
+    let dt = promoteTypes(a.dtype, b.dtype);
+    if (kind === "div" && !isFloating(dt)) dt = "float32";
+    if (kind === "compare") return fresh(k(active.b)(a, b, shape, "bool"), shape, "bool");
+    return record(name, fresh(k(active.b)(a, b, shape, dt), shape, dt), [a, b], null);
+  };
+}
+
+export const add = binary("add", (b) => b.add, "promote");
+export const sub = binary("sub", (b) => b.sub, "promote");
+export const mul = binary("mul", (b) => b.mul, "promote");
+export const div = binary("div", (b) => b.div, "div");
+export const pow = binary("pow", (b) => b.pow, "promote");
+export const maximum = binary("maximum", (b) => b.maximum, "promote");
+export const minimum = binary("minimum", (b) => b.minimum, "promote");
+export const eq = binary("eq", (b) => b.eq, "compare");
+export const ne = binary("ne", (b) => b.ne, "compare");
+export const lt = binary("lt", (b) => b.lt, "compare");
+export const le = binary("le", (b) => b.le, "compare");
+export const gt = binary("gt", (b) => b.gt, "compare");
+export const ge = binary("ge", (b) => b.ge, "compare");
+
+export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  if (cond.dtype !== "bool") throw new Error(`[where] condition must be a bool tensor, got ${cond.dtype}`);
+  const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, "where"), b.shape, "where");
+  const dt = promoteTypes(a.dtype, b.dtype);
+  return record("where", fresh(active.b.where(cond, a, b, shape, dt), shape, dt), [cond, a, b], null);
+}
+
+// ---- reductions -------------------------------------------------------------------------------------
+function reduction(name: PrimName, k: Sel<ReduceKernel>) {
+  return (x: Tensor, dims: number[], keepdim: boolean): Tensor => {
+    // NOTE: sums of bool/int32 are int32 (PyTorch: int64); max/min keep the dtype.
+    const dt = x.dtype === "bool" && (name === "sum" || name === "prod") ? "int32" : x.dtype;
+    if (name === "max" || name === "min") {
+      for (const d of dims) {
+        if (x.shape[d] === 0) throw new Error(`[${name}] cannot reduce over dim ${d} of size 0 (input shape ${fmtShape(x.shape)})`);
+      }
+    }
+    const buf = k(active.b)(x, dims, dt);
+    const shape = keepdim ? x.shape.map((s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
+    return record(name, fresh(buf, shape, dt), [x], { dims, keepdim });
+  };
+}
+
+export const sum = reduction("sum", (b) => b.sum);
+export const prod = reduction("prod", (b) => b.prod);
+export const max = reduction("max", (b) => b.max);
+export const min = reduction("min", (b) => b.min);
+
+export function argmax(x: Tensor, dim: number, keepdim: boolean): Tensor {
+  return argReduce(x, dim, keepdim, true);
+}
+export function argmin(x: Tensor, dim: number, keepdim: boolean): Tensor {
+  return argReduce(x, dim, keepdim, false);
+}
+function argReduce(x: Tensor, dim: number, keepdim: boolean, isMax: boolean): Tensor {
+  const op = isMax ? "argmax" : "argmin";
+  if (x.shape[dim] === 0) throw new Error(`[${op}] cannot reduce over dim ${dim} of size 0 (input shape ${fmtShape(x.shape)})`);
+  const buf = isMax ? active.b.argmax(x, dim) : active.b.argmin(x, dim);
+  const shape = keepdim ? x.shape.map((s, d) => (d === dim ? 1 : s)) : x.shape.filter((_, d) => d !== dim);
+  return fresh(buf, shape, "int32");
+}
+
+// ---- data movement ----------------------------------------------------------------------------------
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  const out = fresh(active.b.cast(x, dtype), x.shape.slice(), dtype);
+  return isFloating(dtype) ? record("cast", out, [x], null) : out;
+}
+
+/** A contiguous copy (always a new buffer). */
+export function clone(x: Tensor): Tensor {
+  return record("clone", fresh(active.b.copy(x, x.dtype), x.shape.slice(), x.dtype), [x], null);
+}
+
+/** A view with new shape and strides over the same storage; the caller checks that it is valid. */
+export function view(x: Tensor, shape: number[], strides: number[]): Tensor {
+  return record("view", new Tensor(x.buf, shape, strides, x.offset, x.dtype), [x], null);
+}
+
+export function permute(x: Tensor, perm: number[]): Tensor {
+  const t = new Tensor(x.buf, perm.map((p) => x.shape[p]), perm.map((p) => x.strides[p]), x.offset, x.dtype);
+  return record("permute", t, [x], perm);
+}
+
+export function expand(x: Tensor, shape: number[]): Tensor {
+  const off = shape.length - x.ndim;
+  const strides = shape.map((s, i) => {
+    if (i < off) return 0;
+    const d = x.shape[i - off];
+    if (d === s) return x.strides[i - off];
+    if (d === 1) return 0;
+    throw new Error(`[expand] the expanded size ${s} must match the existing size ${d} at non-singleton dim ${i} (input ${fmtShape(x.shape)}, target ${fmtShape(shape)})`);
+  });
+  return record("expand", new Tensor(x.buf, shape, strides, x.offset, x.dtype), [x], null);
+}
+
+/** The view x[start[d] :: step[d]] with `shape` elements along each dim d. */
+export function region(x: Tensor, start: number[], step: number[], shape: number[]): Tensor {
+  let off = x.offset;
+  const strides = x.strides.map((s, d) => { off += start[d] * s; return s * step[d]; });
+  return record("region", new Tensor(x.buf, shape, strides, off, x.dtype), [x], { start, step });
+}
+
+/** A tensor of `shape` filled with `value`, with x written at [start[d] :: step[d]]: the inverse of region. */
+export function pad(x: Tensor, shape: number[], start: number[], step: number[], value: number): Tensor {
+  for (let d = 0; d < shape.length; d++) {
+    if (x.shape[d] > 0 && start[d] + (x.shape[d] - 1) * step[d] >= shape[d]) {
+      throw new Error(`[pad] input ${fmtShape(x.shape)} does not fit in ${fmtShape(shape)} at dim ${d}`);
+    }
+  }
+  const buf = active.b.pad(x, shape, start, step, value, x.dtype);
+  return record("pad", fresh(buf, shape.slice(), x.dtype), [x], { start, step });
+}
+
+export function cat(xs: Tensor[], dim: number): Tensor {
+  const first = xs[0];
+  const shape = first.shape.slice();
+  let dt = first.dtype;
+  shape[dim] = 0;
+  for (const x of xs) {
+    if (x.ndim !== first.ndim) throw new Error(`[cat] tensors must have the same number of dims: ${fmtShape(first.shape)} vs ${fmtShape(x.shape)}`);
+    for (let d = 0; d < x.ndim; d++) {
+      if (d !== dim && x.shape[d] !== first.shape[d]) {
+        throw new Error(`[cat] sizes of tensors must match except in dim ${dim}: ${fmtShape(first.shape)} vs ${fmtShape(x.shape)}`);
+      }
+    }
+    shape[dim] += x.shape[dim];
+    dt = promoteTypes(dt, x.dtype);
+  }
+  return record("cat", fresh(active.b.cat(xs, dim, shape, dt), shape, dt), xs, dim);
+}
+
+function checkIndexTensor(op: string, x: Tensor, dim: number, index: Tensor): void {
+  if (index.dtype !== "int32") throw new Error(`[${op}] index must be an int32 tensor, got ${index.dtype}`);
+  if (index.ndim !== x.ndim) throw new Error(`[${op}] index ${fmtShape(index.shape)} must have as many dims as input ${fmtShape(x.shape)}`);
+  for (let d = 0; d < x.ndim; d++) {
+    if (d !== dim && index.shape[d] > x.shape[d]) {
+      throw new Error(`[${op}] index ${fmtShape(index.shape)} is larger than input ${fmtShape(x.shape)} at dim ${d}`);
+    }
+  }
+}
+
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndexTensor("gather", x, dim, index);
+  return record("gather", fresh(active.b.gather(x, dim, index, x.dtype), index.shape.slice(), x.dtype), [x, index], dim);
+}
+
+export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  checkIndexTensor("scatterAdd", x, dim, index);
+  for (let d = 0; d < x.ndim; d++) {
+    if (index.shape[d] > src.shape[d]) throw new Error(`[scatterAdd] index ${fmtShape(index.shape)} is larger than src ${fmtShape(src.shape)} at dim ${d}`);
+  }
+  const dt = promoteTypes(x.dtype, src.dtype);
+  return record("scatterAdd", fresh(active.b.scatterAdd(x, dim, index, src, dt), x.shape.slice(), dt), [x, index, src], dim);
+}
+
+/** a (...batch, M, K) @ b (...batch, K, N) with equal batch shapes (broadcast beforehand by expand). */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const nd = a.ndim;
+  if (nd < 2 || b.ndim !== nd || a.shape[nd - 1] !== b.shape[nd - 2] || !shapesEqual(a.shape.slice(0, -2), b.shape.slice(0, -2))) {
+    throw new Error(`[matmul] shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied`);
+  }
+  const dt = promoteTypes(a.dtype, b.dtype);
+  const shape = [...a.shape.slice(0, -2), a.shape[nd - 2], b.shape[nd - 1]];
+  return record("matmul", fresh(active.b.matmul(a, b, shape, dt), shape, dt), [a, b], null);
+}
+
+/** A tensor of `shape` holding the scalar `v` in every element (contiguous, own storage). */
+export function filled(shape: number[], v: number, dtype: DType): Tensor {
+  const buf = allocStorage(dtype, numelOf(shape));
+  if (v !== 0) buf.fill(v);
+  return fresh(buf, shape, dtype);
+}

@@ -12,12 +12,41 @@ export function isFloating(d: DType): boolean {
   return d === "float32" || d === "float64";
 }
 
+// NOTE: V8 allocates a typed array over 64 bytes with its own off-heap backing store (~0.7 µs for 640
+// bytes); small outputs are carved from shared 64 KiB slabs instead (~0.05 µs), which dominates the cost of
+// small-tensor training steps. A slab is freed by the GC once every view into it is gone. Code that needs
+// the bytes must use byteOffset/byteLength, never `.buffer` alone.
+const SLAB_BYTES = 65536;
+const SMALL_MAX = 4096;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabAt = 0;
+
+function carve(bytes: number): [ArrayBuffer, number] {
+  if (slabAt + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const at = slabAt;
+  slabAt += (bytes + 7) & ~7;
+  return [slab, at];
+}
+
 export function allocStorage(dtype: DType, n: number): Storage {
+  const bytes = n * byteSize(dtype);
+  if (bytes <= 64 || bytes > SMALL_MAX) {
+    switch (dtype) {
+      case "float32": return new Float32Array(n);
+      case "float64": return new Float64Array(n);
+      case "int32": return new Int32Array(n);
+      case "bool": return new Uint8Array(n);
+    }
+  }
+  const [b, at] = carve(bytes);
   switch (dtype) {
-    case "float32": return new Float32Array(n);
-    case "float64": return new Float64Array(n);
-    case "int32": return new Int32Array(n);
-    case "bool": return new Uint8Array(n);
+    case "float32": return new Float32Array(b, at, n);
+    case "float64": return new Float64Array(b, at, n);
+    case "int32": return new Int32Array(b, at, n);
+    case "bool": return new Uint8Array(b, at, n);
   }
 }
 
@@ -47,6 +76,20 @@ export function promoteWithScalar(t: DType, v: number | boolean): DType {
   if (isFloating(t)) return t;
   if (Number.isInteger(v)) return t === "bool" ? "int32" : t;
   return "float32";
+}
+
+// bool < integer < floating: PyTorch's categories for dimension-aware promotion
+const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+
+/**
+ * Result dtype of two tensor operands, as torch.result_type: a 0-d tensor does not widen a tensor with
+ * dims of the same category (float32 [3] * float64 [] is float32), but a higher category still wins.
+ */
+export function resultType(a: { dtype: DType; shape: readonly number[] }, b: { dtype: DType; shape: readonly number[] }): DType {
+  const az = a.shape.length === 0, bz = b.shape.length === 0;
+  if (az === bz || a.dtype === b.dtype) return promoteTypes(a.dtype, b.dtype);
+  const [dim, zero] = az ? [b.dtype, a.dtype] : [a.dtype, b.dtype];
+  return CATEGORY[zero] > CATEGORY[dim] ? promoteTypes(dim, zero) : dim;
 }
 
 export function byteSize(d: DType): number {

@@ -26,3 +26,8 @@ export { gather, scatterAdd, indexSelect, maskedFill, oneHot } from "./ops/index
 export { matmul, mm, bmm, outer, dot } from "./ops/linalg.js";
 export * as autograd from "./autograd/index.js";
 export { gradcheck } from "./autograd/gradcheck.js";
+export * as data from "./data/index.js";
+export { save, load } from "./io/save_load.js";
+export { saveToBytes, loadFromBytes, encodeSafetensors, decodeSafetensors } from "./io/safetensors.js";
+export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";

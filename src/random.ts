@@ -118,9 +118,20 @@ export class Generator {
     return r * Math.cos(th);
   }
 
-  /** Uniform integer in [0, n) without modulo bias. */
+  /** Uniform integer in [0, n) without bias (Lemire's multiply-shift with rejection for n <= 2^21). */
   nextInt(n: number): number {
-    return Math.floor(this.nextDouble() * n);
+    if (n > 2097152) return Math.floor(this.nextDouble() * n);
+    // x * n < 2^53 stays exact in a double, so the high/low 32-bit halves are exact too
+    let m = this.nextUint32() * n;
+    let lo = m % 4294967296;
+    if (lo < n) {
+      const t = (4294967296 - n) % n;
+      while (lo < t) {
+        m = this.nextUint32() * n;
+        lo = m % 4294967296;
+      }
+    }
+    return Math.floor(m / 4294967296);
   }
 }
 

@@ -12,6 +12,7 @@ import * as I from "./ops/indexing.js";
 import * as L from "./ops/linalg.js";
 import { asTensor } from "./ops/helpers.js";
 import { copyInto } from "./backend/js/js_backend.js";
+import { isContiguous } from "./backend/js/strided.js";
 import { defaultGenerator, type Generator } from "./random.js";
 import { formatTensor } from "./format.js";
 
@@ -126,7 +127,7 @@ export class Tensor {
   bool(): Tensor { return this.to("bool"); }
   clone(): Tensor { return P.clone(this); }
   contiguous(): Tensor { return M.contiguous(this); }
-  isContiguous(): boolean { return M.contiguous(this) === this; }
+  isContiguous(): boolean { return isContiguous(this.shape, this.strides); }
 
   // ---- elementwise ---------------------------------------------------------------------------------
   add(o: TL, opts?: { alpha?: number }): Tensor { return E.add(this, o, opts); }

@@ -136,10 +136,31 @@ export const rules = {
     const x = x0(n);
     return [P.scatterAdd(zerosLike(x, g.dtype), n.attrs as number, x1(n), g), null];
   },
-  scatterAdd: (g, n) => [g, null, P.gather(g, n.attrs as number, x1(n))],
+  // src may be larger than index; its elements outside index's extent were never added: zero gradient
+  scatterAdd: (g, n) => {
+    const src = n.inputs[2];
+    const gs = P.gather(g, n.attrs as number, x1(n));
+    const nd = src.ndim;
+    return [g, null, gs.shape.every((s, d) => s === src.shape[d]) ? gs : P.pad(gs, src.shape, new Array<number>(nd).fill(0), new Array<number>(nd).fill(1), 0)];
+  },
   // d/da (a @ b) = g @ b^T; d/db = a^T @ g
   matmul: (g, n) => [
     n.inputs[0].requiresGrad ? P.matmul(g, x1(n).mT) : null,
     n.inputs[1].requiresGrad ? P.matmul(x0(n).mT, g) : null,
   ],
+  // y = x w^T + b: dx = g w, dw = g^T x (over all leading dims), db = sum of g over leading dims
+  linear: (g, n) => {
+    const [x, w] = n.inputs;
+    const g2 = g.reshape(-1, w.shape[0]);
+    return [
+      x.requiresGrad ? P.matmul(g2, w).reshape(x.shape) : null,
+      w.requiresGrad ? P.matmul(g2.mT, x.reshape(-1, w.shape[1])) : null,
+      n.inputs.length > 2 && n.inputs[2].requiresGrad ? P.sum(g2, [0], false) : null,
+    ];
+  },
+  // L = (1 - y) x + softplus(-x): dL/dx = sigmoid(x) - y, dL/dy = -x
+  bceWithLogits: (g, n) => {
+    const [x, y] = n.inputs;
+    return [x.requiresGrad ? g.mul(x.sigmoid().sub(y)) : null, y.requiresGrad ? g.mul(x).neg() : null];
+  },
 } satisfies Record<string, Rule>;

@@ -1,6 +1,6 @@
 // Finite-difference gradient checks (float64), as torch.autograd.gradcheck and gradgradcheck.
 import { grad } from "./functional.js";
-import { noGrad } from "./grad_mode.js";
+import { enableGrad, noGrad } from "./grad_mode.js";
 import { Tensor } from "../tensor.js";
 import * as P from "../ops/primitives.js";
 
@@ -76,9 +76,11 @@ export function gradgradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[],
   const v = P.filled(out.shape.slice(), 0, out.dtype);
   for (let k = 0; k < v.buf.length; k++) v.buf[k] = Math.sin(k + 1);
   const diff = inputs.filter((t) => t.requiresGrad);
-  return gradcheck((...xs: Tensor[]) => {
+  // NOTE: gradcheck evaluates the numerical side under noGrad, but the function checked here is itself a
+  // backward pass, which needs a recorded forward graph: enableGrad restores recording inside it.
+  return gradcheck((...xs: Tensor[]) => enableGrad(() => {
     const o = fn(...xs);
     const gs = grad(o, xs.filter((t) => t.requiresGrad), { gradOutputs: v, createGraph: true, allowUnused: true });
     return gs.map((g, i) => g ?? P.filled(diff[i].shape.slice(), 0, diff[i].dtype));
-  }, inputs, opts);
+  }), inputs, opts);
 }

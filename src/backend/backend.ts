@@ -24,6 +24,8 @@ export interface Backend {
   add: BinaryKernel; sub: BinaryKernel; mul: BinaryKernel; div: BinaryKernel; pow: BinaryKernel;
   maximum: BinaryKernel; minimum: BinaryKernel;
   eq: BinaryKernel; ne: BinaryKernel; lt: BinaryKernel; le: BinaryKernel; gt: BinaryKernel; ge: BinaryKernel;
+  /** Elementwise log(1 + exp(-x)) + (1 - y) x without overflow. */
+  bceWithLogits: BinaryKernel;
   where(cond: View, a: View, b: View, outShape: readonly number[], outDtype: DType): Storage;
   // reductions
   sum: ReduceKernel; prod: ReduceKernel; max: ReduceKernel; min: ReduceKernel;

@@ -138,6 +138,8 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   // symmetric evaluation from both ends, as PyTorch's kernel
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) buf[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  // a single step is `start`, as PyTorch (the symmetric formula would give `end`)
+  if (steps === 1) buf[0] = start;
   return finish(buf, [steps], dtype, opts);
 }
 

@@ -2,6 +2,8 @@
 import * as P from "./primitives.js";
 import { asTensor, scalarLike } from "./helpers.js";
 import { Tensor } from "../tensor.js";
+import { isFloating } from "../dtype.js";
+import { fmtShape } from "../shape.js";
 
 export type TensorLike = Tensor | number;
 
@@ -20,13 +22,25 @@ export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
 export const mul = bin(P.mul);
 /** True division; `roundingMode` 'floor' or 'trunc' as torch.div. */
 export function div(a: TensorLike, b: TensorLike, opts?: { roundingMode?: "floor" | "trunc" }): Tensor {
-  const q = P.div(asTensor(a, b), asTensor(b, a));
-  if (!opts?.roundingMode) return q;
-  const r = opts.roundingMode === "floor" ? P.floor(q) : P.mul(P.sign(q), P.floor(P.abs(q)));
   const ta = asTensor(a, b), tb = asTensor(b, a);
-  return ta.dtype === "int32" && tb.dtype === "int32" ? P.cast(r, "int32") : r;
+  if (!opts?.roundingMode) return P.div(ta, tb);
+  const ints = !isFloating(ta.dtype) && !isFloating(tb.dtype);
+  if (ints && tb.toTypedArray().includes(0)) {
+    throw new Error(`[div] integer division by zero (${ta.dtype} ${fmtShape(ta.shape)} by ${tb.dtype} ${fmtShape(tb.shape)})`);
+  }
+  // NOTE: integer floor/trunc division runs in float64, exact for every int32 (float32 is not above 2^24)
+  const q = ints ? P.div(P.cast(ta, "float64"), P.cast(tb, "float64")) : P.div(ta, tb);
+  const r = opts.roundingMode === "floor" ? P.floor(q) : P.mul(P.sign(q), P.floor(P.abs(q)));
+  return ints ? P.cast(r, "int32") : r;
 }
-export const pow = bin(P.pow);
+/** a ** b; integer bases with negative integer exponents are an error, as PyTorch. */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  const ta = asTensor(a, b), tb = asTensor(b, a);
+  if (!isFloating(ta.dtype) && !isFloating(tb.dtype) && tb.toTypedArray().some((v) => v < 0)) {
+    throw new Error(`[pow] integers to negative integer powers are not allowed (${ta.dtype} ${fmtShape(ta.shape)} ** ${tb.dtype} ${fmtShape(tb.shape)})`);
+  }
+  return P.pow(ta, tb);
+}
 export const maximum = bin(P.maximum);
 export const minimum = bin(P.minimum);
 export const eq = bin(P.eq);

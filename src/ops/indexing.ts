@@ -7,9 +7,13 @@ import { fmtShape, normDim } from "../shape.js";
 
 function asIndex(index: Tensor, op: string): Tensor {
   if (index.dtype === "int32") return index;
-  if (index.dtype === "bool") throw new Error(`[${op}] index must be an integer tensor, got bool`);
-  const i = P.cast(index, "int32");
-  return i;
+  if (index.dtype === "bool") throw new Error(`[${op}] index must be an integer tensor, got bool (shape ${fmtShape(index.shape)})`);
+  // NOTE: float indices are accepted because tensor([0, 2]) is float32, but never silently truncated
+  const flat = index.toTypedArray();
+  for (let k = 0; k < flat.length; k++) {
+    if (!Number.isInteger(flat[k])) throw new Error(`[${op}] index must hold integers, got ${flat[k]} in a ${index.dtype} tensor of shape ${fmtShape(index.shape)}; use an int32 tensor`);
+  }
+  return P.cast(index, "int32");
 }
 
 /** out[i][j] = x[i][index[i][j]] along dim (for dim = 1), as torch.gather. */
@@ -26,12 +30,19 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const idx = asIndex(index, "indexSelect");
   if (idx.ndim > 1) throw new Error(`[indexSelect] index must be 0-D or 1-D, got ${fmtShape(idx.shape)}`);
-  return indexSelectImpl(x, normDim(dim, x.ndim, "indexSelect"), idx.ndim === 0 ? idx.reshape([1]) : idx);
+  const d = normDim(dim, x.ndim, "indexSelect");
+  // checked here so the error names indexSelect, not the gather it is built on
+  for (const v of idx.toTypedArray()) {
+    if (v < 0 || v >= x.shape[d]) throw new Error(`[indexSelect] index ${v} is out of range for dim ${d} with size ${x.shape[d]} (input ${fmtShape(x.shape)})`);
+  }
+  return indexSelectImpl(x, d, idx.ndim === 0 ? idx.reshape([1]) : idx);
 }
 
 export function maskedFill(x: Tensor, mask: Tensor, value: Tensor | number): Tensor {
   if (mask.dtype !== "bool") throw new Error(`[maskedFill] mask must be a bool tensor, got ${mask.dtype}`);
-  return P.where(mask, asTensor(value, x), x);
+  // the result keeps x's dtype (the value is cast to it), as torch.masked_fill
+  const v = asTensor(value, x);
+  return P.where(mask, v.dtype === x.dtype ? v : P.cast(v, x.dtype), x);
 }
 
 /** One-hot encoding of int class indices as int32 (PyTorch: int64); numClasses -1 infers max + 1. */

@@ -16,7 +16,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   let out: Tensor;
   if (a2.ndim === 2 && b2.ndim === 2) out = P.matmul(a2, b2);
   else {
-    const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), "matmul");
+    let batch: number[];
+    try {
+      batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), "matmul");
+    } catch {
+      throw new Error(`[matmul] shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied: batch dims ${fmtShape(a2.shape.slice(0, -2))} and ${fmtShape(b2.shape.slice(0, -2))} do not broadcast`);
+    }
     const ae = expand(a2, [...batch, a2.shape[a2.ndim - 2], K]);
     const be = expand(b2, [...batch, K, b2.shape[b2.ndim - 1]]);
     out = P.matmul(ae, be);

@@ -126,6 +126,9 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 export function unflatten(x: Tensor, dim: number, sizes: number[]): Tensor {
   const d = normDim(dim, x.ndim, "unflatten");
+  const known = sizes.filter((s) => s !== -1).reduce((p, s) => p * s, 1);
+  const ok = sizes.includes(-1) ? known > 0 && x.shape[d] % known === 0 : known === x.shape[d];
+  if (!ok) throw new Error(`[unflatten] sizes ${fmtShape(sizes)} do not multiply to dim ${d} of size ${x.shape[d]} (input ${fmtShape(x.shape)})`);
   return reshape(x, [...x.shape.slice(0, d), ...sizes, ...x.shape.slice(d + 1)]);
 }
 
@@ -171,7 +174,9 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
 export function select(x: Tensor, dim: number, index: number): Tensor {
   const d = normDim(dim, x.ndim, "select");
   const size = x.shape[d];
-  if (index < -size || index >= size) throw new Error(`[select] index ${index} is out of range for dim ${d} with size ${size}`);
+  if (!Number.isInteger(index) || index < -size || index >= size) {
+    throw new Error(`[select] index ${index} is out of range for dim ${d} with size ${size} (input ${fmtShape(x.shape)})`);
+  }
   const i = index < 0 ? index + size : index;
   const starts = new Array<number>(x.ndim).fill(0), steps = new Array<number>(x.ndim).fill(1), shape = x.shape.slice();
   starts[d] = i;
@@ -183,9 +188,9 @@ export function cat(xs: Tensor[], dim = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new Error("[cat] expected a non-empty list of tensors");
   // PyTorch skips legacy empty 1-D tensors of shape [0]
   const parts = xs.filter((x) => !(x.ndim === 1 && x.shape[0] === 0));
-  if (parts.length === 0) return xs[0];
-  const d = normDim(dim, parts[0].ndim, "cat");
-  return parts.length === 1 ? parts[0] : P.cat(parts, d);
+  // NOTE: even one part goes through P.cat: the result is a new tensor, never an alias of an input
+  if (parts.length === 0) return P.cat(xs, 0);
+  return P.cat(parts, normDim(dim, parts[0].ndim, "cat"));
 }
 
 export function stack(xs: Tensor[], dim = 0): Tensor {
@@ -261,6 +266,9 @@ export function pad(x: Tensor, pads: number[], opts?: { mode?: "constant"; value
     let before = pads[2 * i], after = pads[2 * i + 1];
     if (before < 0 || after < 0) {
       const cropB = Math.max(0, -before), cropA = Math.max(0, -after);
+      if (cropB + cropA > src.shape[d]) {
+        throw new Error(`[pad] pads [${pads.join(", ")}] crop ${cropB + cropA} elements from dim ${d} of size ${src.shape[d]} (input ${fmtShape(x.shape)})`);
+      }
       src = narrow(src, d, cropB, src.shape[d] - cropB - cropA);
       before = Math.max(0, before);
       after = Math.max(0, after);

@@ -5,7 +5,7 @@ import type { Backend, BinaryKernel, ReduceKernel, UnaryKernel } from "../backen
 import { gradMode } from "../autograd/grad_mode.js";
 import { Node, type GradRule } from "../autograd/node.js";
 import { rules } from "../autograd/grad_rules.js";
-import { allocStorage, isFloating, promoteTypes, type DType } from "../dtype.js";
+import { allocStorage, isFloating, promoteTypes, resultType, type DType } from "../dtype.js";
 import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual } from "../shape.js";
 import { Tensor } from "../tensor.js";
 
@@ -34,6 +34,7 @@ type Sel<K> = (b: Backend) => K;
 
 function unary(name: PrimName, k: Sel<UnaryKernel>, toFloat: boolean) {
   return (x: Tensor): Tensor => {
+    if (name === "neg" && x.dtype === "bool") throw new Error(`[neg] negation of a bool tensor (shape ${fmtShape(x.shape)}) is not supported; use logicalNot()`);
     const dt = toFloat && !isFloating(x.dtype) ? "float32" : x.dtype;
     return record(name, fresh(k(active.b)(x, dt), x.shape.slice(), dt), [x], null);
   };
@@ -63,10 +64,16 @@ export function logicalNot(x: Tensor): Tensor {
 function binary(name: PrimName, k: Sel<BinaryKernel>, kind: "promote" | "div" | "compare") {
   return (a: Tensor, b: Tensor): Tensor => {
     const shape = shapesEqual(a.shape, b.shape) ? a.shape.slice() : broadcastShapes(a.shape, b.shape, name);
-    let dt = promoteTypes(a.dtype, b.dtype);
+    let dt = resultType(a, b);
     if (kind === "div" && !isFloating(dt)) dt = "float32";
     if (kind === "compare") return fresh(k(active.b)(a, b, shape, "bool"), shape, "bool");
-    return record(name, fresh(k(active.b)(a, b, shape, dt), shape, dt), [a, b], null);
+    if (dt === "bool" && name === "sub") {
+      throw new Error(`[sub] subtraction of two bool tensors (shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}) is not supported; use logicalNot() to invert a mask`);
+    }
+    const buf = k(active.b)(a, b, shape, dt);
+    // bool + bool is logical or, as PyTorch: the kernel's 1 + 1 = 2 must not leak into a bool tensor
+    if (dt === "bool" && name === "add") for (let i = 0; i < buf.length; i++) buf[i] = buf[i] ? 1 : 0;
+    return record(name, fresh(buf, shape, dt), [a, b], null);
   };
 }
 
@@ -87,7 +94,7 @@ export const ge = binary("ge", (b) => b.ge, "compare");
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   if (cond.dtype !== "bool") throw new Error(`[where] condition must be a bool tensor, got ${cond.dtype}`);
   const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, "where"), b.shape, "where");
-  const dt = promoteTypes(a.dtype, b.dtype);
+  const dt = resultType(a, b);
   return record("where", fresh(active.b.where(cond, a, b, shape, dt), shape, dt), [cond, a, b], null);
 }
 
@@ -236,4 +243,45 @@ export function filled(shape: number[], v: number, dtype: DType): Tensor {
   const buf = allocStorage(dtype, numelOf(shape));
   if (v !== 0) buf.fill(v);
   return fresh(buf, shape, dtype);
+}
+
+/**
+ * Fused affine map x @ w^T + b over the last dim: x (..., in), w (out, in), b (out) or null → (..., out).
+ * NOTE: one primitive instead of permute+matmul+add: per-op overhead dominates small training steps.
+ */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const inF = w.shape[1], outF = w.shape[0];
+  if (w.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== inF || (b !== null && (b.ndim !== 1 || b.shape[0] !== outF))) {
+    throw new Error(`[linear] input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)} and bias ${b ? fmtShape(b.shape) : "None"} do not fit (expected input (..., ${inF}), weight (out, in), bias (out))`);
+  }
+  const rows = numelOf(x.shape) / (inF || 1);
+  const x2 = x.ndim === 2 ? x : new Tensor(x.buf, [x.ndim === 1 ? 1 : rows, inF], x.ndim === 1 ? [0, x.strides[0]] : rowStrides(x), x.offset, x.dtype);
+  const wt = new Tensor(w.buf, [inF, outF], [w.strides[1], w.strides[0]], w.offset, w.dtype);
+  let dt = promoteTypes(x.dtype, w.dtype);
+  if (b) dt = promoteTypes(dt, b.dtype);
+  const buf = active.b.matmul(x2, wt, [x2.shape[0], outF], dt);
+  if (b) {
+    const bb = b.buf, bo = b.offset, bs = b.strides[0];
+    for (let r = 0, at = 0; r < x2.shape[0]; r++) for (let j = 0; j < outF; j++, at++) buf[at] += bb[bo + j * bs];
+  }
+  const shape = [...x.shape.slice(0, -1), outF];
+  return record("linear", fresh(buf, shape, dt), b ? [x, w, b] : [x, w], null);
+}
+
+/** Strides of x flattened to (rows, last) when its leading dims merge without a copy, else throws. */
+function rowStrides(x: Tensor): number[] {
+  const nd = x.ndim;
+  for (let d = nd - 2; d > 0; d--) {
+    if (x.strides[d - 1] !== x.strides[d] * x.shape[d] && x.shape[d - 1] !== 1) {
+      throw new Error(`[linear] input ${fmtShape(x.shape)} strides [${x.strides.join(", ")}] must be contiguous in the leading dims; call contiguous() first`);
+    }
+  }
+  return [x.strides[nd - 2], x.strides[nd - 1]];
+}
+
+/** Elementwise binary cross-entropy on logits, log(1 + exp(-x)) + (1 - y) x, computed stably. */
+export function bceWithLogits(x: Tensor, y: Tensor): Tensor {
+  if (!shapesEqual(x.shape, y.shape)) throw new Error(`[binaryCrossEntropyWithLogits] target shape ${fmtShape(y.shape)} must match input shape ${fmtShape(x.shape)}`);
+  const dt = promoteTypes(x.dtype, y.dtype);
+  return record("bceWithLogits", fresh(active.b.bceWithLogits(x, y, x.shape, dt), x.shape.slice(), dt), [x, y], null);
 }

@@ -56,12 +56,16 @@ function extremumDim(x: Tensor, dim: number, keepdim: boolean, isMax: boolean): 
 }
 
 export function argmax(x: Tensor, dim?: number | null, opts?: { keepdim?: boolean }): Tensor {
-  if (dim === undefined || dim === null) return P.argmax(x.reshape(-1), 0, false);
+  if (dim === undefined || dim === null) return flatArg(x, P.argmax(x.reshape(-1), 0, false), opts);
   return P.argmax(x, normDim(dim, x.ndim, "argmax"), opts?.keepdim ?? false);
 }
 export function argmin(x: Tensor, dim?: number | null, opts?: { keepdim?: boolean }): Tensor {
-  if (dim === undefined || dim === null) return P.argmin(x.reshape(-1), 0, false);
+  if (dim === undefined || dim === null) return flatArg(x, P.argmin(x.reshape(-1), 0, false), opts);
   return P.argmin(x, normDim(dim, x.ndim, "argmin"), opts?.keepdim ?? false);
+}
+/** The index into the flattened input; with keepdim every dim is kept as size 1, as torch.argmax(dim=None). */
+function flatArg(x: Tensor, i: Tensor, opts?: { keepdim?: boolean }): Tensor {
+  return opts?.keepdim ? i.reshape(x.shape.map(() => 1)) : i;
 }
 
 export interface VarOpts { keepdim?: boolean; correction?: number; unbiased?: boolean }
@@ -77,7 +81,17 @@ export function variance(x: Tensor, dim?: Dims, opts?: VarOpts): Tensor {
 }
 
 export function std(x: Tensor, dim?: Dims, opts?: VarOpts): Tensor {
-  return P.sqrt(variance(x, dim, opts));
+  return rootMaskedAtZero(variance(x, dim, opts), P.sqrt);
+}
+
+/**
+ * root(s) for s >= 0 with a zero gradient where s == 0, as PyTorch's norm/std backward.
+ * NOTE: root'(0) is infinite, and inf * 0 (the inner gradient) = NaN would poison every element; the
+ * root is taken of 1 there instead and the result masked back to 0, so both value and gradient are exact.
+ */
+function rootMaskedAtZero(s: Tensor, root: (t: Tensor) => Tensor): Tensor {
+  const zero = P.eq(s, scalarLike(0, s));
+  return P.where(zero, scalarLike(0, s), root(P.where(zero, scalarLike(1, s), s)));
 }
 
 /** log(sum(exp(x))) computed stably by shifting with the (detached) maximum. */
@@ -100,8 +114,8 @@ export function norm(x: Tensor, p: number | "fro" = 2, dim?: Dims, opts?: { keep
   if (q === Infinity) return P.max(ax, dims, keep);
   if (q === -Infinity) return P.min(ax, dims, keep);
   if (q === 1) return P.sum(ax, dims, keep);
-  if (q === 2) return P.sqrt(P.sum(P.mul(x, x), dims, keep));
-  return P.pow(P.sum(P.pow(ax, scalarLike(q, x)), dims, keep), scalarLike(1 / q, x));
+  if (q === 2) return rootMaskedAtZero(P.sum(P.mul(x, x), dims, keep), P.sqrt);
+  return rootMaskedAtZero(P.sum(P.pow(ax, scalarLike(q, x)), dims, keep), (s) => P.pow(s, scalarLike(1 / q, x)));
 }
 
 export function softmax(x: Tensor, dim: number): Tensor {

@@ -34,6 +34,15 @@ function mapBinary(a: View, b: View, shape: readonly number[], dtype: DType, k: 
     k(out, 0, a.buf, a.offset, an === 1 ? 0 : 1, b.buf, b.offset, bn === 1 ? 0 : 1, n);
     return out;
   }
+  // one operand full and contiguous, the other a contiguous trailing block repeated (a bias row)
+  if (aFlat && isContiguous(b.shape, b.strides) && isSuffix(b.shape, shape)) {
+    for (let oi = 0; oi < n; oi += bn) k(out, oi, a.buf, a.offset + oi, 1, b.buf, b.offset, 1, bn);
+    return out;
+  }
+  if (bFlat && isContiguous(a.shape, a.strides) && isSuffix(a.shape, shape)) {
+    for (let oi = 0; oi < n; oi += an) k(out, oi, a.buf, a.offset, 1, b.buf, b.offset + oi, 1, an);
+    return out;
+  }
   const as = broadcastStrides(a.shape, a.strides, shape);
   const bs = broadcastStrides(b.shape, b.strides, shape);
   let oi = 0;
@@ -42,6 +51,16 @@ function mapBinary(a: View, b: View, shape: readonly number[], dtype: DType, k: 
     oi += len;
   });
   return out;
+}
+
+/** Whether `s`, without leading 1s, equals the trailing dims of `full` (so it repeats as a block). */
+function isSuffix(s: readonly number[], full: readonly number[]): boolean {
+  let i = 0;
+  while (i < s.length && s[i] === 1) i++;
+  const off = full.length - (s.length - i);
+  if (off < 0 || s.length - i === 0) return false;
+  for (let j = i; j < s.length; j++) if (s[j] !== full[off + j - i]) return false;
+  return true;
 }
 
 const u = (f: (v: number) => number): URow => (o, oi, a, ai, as, n) => {
@@ -55,6 +74,11 @@ function roundHalfEven(v: number): number {
 
 /** Copy the view `src` into `dst` at element offset `dstOff` with strides `dstStrides` (same shape). */
 export function copyInto(dst: Storage, dstOff: number, dstStrides: readonly number[], src: View): void {
+  if (isContiguous(src.shape, src.strides) && isContiguous(src.shape, dstStrides)) {
+    const n = numelOf(src.shape);
+    for (let i = 0; i < n; i++) dst[dstOff + i] = src.buf[src.offset + i];
+    return;
+  }
   forEachRow(src.shape, [dstStrides, src.strides], [dstOff, src.offset], (offs, len, inner) => {
     let di = offs[0], si = offs[1];
     const ds = inner[0], ss = inner[1], sb = src.buf;
@@ -62,10 +86,56 @@ export function copyInto(dst: Storage, dstOff: number, dstStrides: readonly numb
   });
 }
 
+let acc = new Float64Array(64);
+
+/** out[oi..] (M, N) = a (M, K) @ b (K, N) read through the last two strides of a and b, accumulating in double. */
+function gemm(out: Storage, oi: number, a: View, ao: number, b: View, bo: number, M: number, N: number, K: number): void {
+  const nd = a.strides.length;
+  const as0 = a.strides[nd - 2], as1 = a.strides[nd - 1], bs0 = b.strides[nd - 2], bs1 = b.strides[nd - 1];
+  const ab = a.buf, bb = b.buf;
+  if (bs1 === 1) {
+    if (acc.length < N) acc = new Float64Array(N);
+    for (let m = 0; m < M; m++, oi += N) {
+      const arow = ao + m * as0;
+      acc.fill(0, 0, N);
+      for (let k = 0; k < K; k++) {
+        const av = ab[arow + k * as1];
+        const brow = bo + k * bs0;
+        for (let n = 0; n < N; n++) acc[n] += av * bb[brow + n];
+      }
+      for (let n = 0; n < N; n++) out[oi + n] = acc[n];
+    }
+    return;
+  }
+  for (let m = 0; m < M; m++, oi += N) {
+    const arow = ao + m * as0;
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0, ai = arow, bi = bo + n * bs1; k < K; k++, ai += as1, bi += bs0) s += ab[ai] * bb[bi];
+      out[oi + n] = s;
+    }
+  }
+}
+
 type Reducer = (buf: Storage, base: number, rel: Int32Array | null, stride: number, n: number) => number;
 
 /** Reduce x over sorted `dims`; output has the keepdim shape, contiguous. */
 function reduce(x: View, dims: readonly number[], dtype: DType, red: Reducer): Storage {
+  if (dims.length > 0 && dims[dims.length - 1] - dims[0] === dims.length - 1 && isContiguous(x.shape, x.strides)) {
+    // a contiguous input reduced over a block of adjacent dims: (outer, R, inner)
+    let outer = 1, R = 1, inner = 1;
+    for (let d = 0; d < x.shape.length; d++) {
+      if (d < dims[0]) outer *= x.shape[d];
+      else if (d <= dims[dims.length - 1]) R *= x.shape[d];
+      else inner *= x.shape[d];
+    }
+    const out = allocStorage(dtype, outer * inner);
+    for (let o = 0, oi = 0; o < outer; o++) {
+      const base = x.offset + o * R * inner;
+      for (let i = 0; i < inner; i++) out[oi++] = red(x.buf, base + i, null, inner, R);
+    }
+    return out;
+  }
   const keep: number[] = [], keepSt: number[] = [], rshape: number[] = [], rst: number[] = [];
   const outShape = x.shape.slice();
   for (let d = 0, j = 0; d < x.shape.length; d++) {
@@ -203,9 +273,23 @@ export const jsBackend: Backend = {
   ge: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
     for (let i = 0; i < n; i++, xi += xs, yi += ys) o[oi + i] = x[xi] >= y[yi] ? 1 : 0;
   }),
+  bceWithLogits: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, x, xi, xs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys) {
+      const v = x[xi];
+      // softplus(-v) = max(-v, 0) + log1p(exp(-|v|))
+      o[oi + i] = (1 - y[yi]) * v + (v < 0 ? -v : 0) + Math.log1p(Math.exp(-Math.abs(v)));
+    }
+  }),
   where(c, a, b, shape, dtype) {
     const n = numelOf(shape);
     const out = allocStorage(dtype, n);
+    const flat = (v: View) => { const m = numelOf(v.shape); return m === 1 ? 0 : m === n && isContiguous(v.shape, v.strides) ? 1 : -1; };
+    const fc = flat(c), fa = flat(a), fb = flat(b);
+    if (fc >= 0 && fa >= 0 && fb >= 0) {
+      const cb = c.buf, ab = a.buf, bb = b.buf;
+      for (let i = 0, ci = c.offset, ai = a.offset, bi = b.offset; i < n; i++, ci += fc, ai += fa, bi += fb) out[i] = cb[ci] ? ab[ai] : bb[bi];
+      return out;
+    }
     const cs = broadcastStrides(c.shape, c.strides, shape);
     const as = broadcastStrides(a.shape, a.strides, shape);
     const bs = broadcastStrides(b.shape, b.strides, shape);
@@ -294,38 +378,14 @@ export const jsBackend: Backend = {
     const nd = outShape.length;
     const M = outShape[nd - 2], N = outShape[nd - 1], K = a.shape[nd - 1];
     const out = allocStorage(dtype, numelOf(outShape));
-    const as0 = a.strides[nd - 2], as1 = a.strides[nd - 1], bs0 = b.strides[nd - 2], bs1 = b.strides[nd - 1];
-    const ab = a.buf, bb = b.buf;
-    const acc = new Float64Array(N);
-    const batch = outShape.slice(0, nd - 2);
-    let oi = 0;
-    const one = (ao: number, bo: number) => {
-      for (let m = 0; m < M; m++, oi += N) {
-        const arow = ao + m * as0;
-        if (bs1 === 1) {
-          acc.fill(0);
-          for (let k = 0; k < K; k++) {
-            const av = ab[arow + k * as1];
-            const brow = bo + k * bs0;
-            for (let n = 0; n < N; n++) acc[n] += av * bb[brow + n];
-          }
-          for (let n = 0; n < N; n++) out[oi + n] = acc[n];
-        } else {
-          for (let n = 0; n < N; n++) {
-            let s = 0;
-            for (let k = 0, ai = arow, bi = bo + n * bs1; k < K; k++, ai += as1, bi += bs0) s += ab[ai] * bb[bi];
-            out[oi + n] = s;
-          }
-        }
-      }
-    };
-    if (numelOf(outShape) === 0) return out;
-    if (batch.length === 0) {
-      one(a.offset, b.offset);
+    if (out.length === 0) return out;
+    if (nd === 2) {
+      gemm(out, 0, a, a.offset, b, b.offset, M, N, K);
       return out;
     }
-    forEachRow(batch, [a.strides.slice(0, nd - 2), b.strides.slice(0, nd - 2)], [a.offset, b.offset], (offs, len, inner) => {
-      for (let t = 0, ao = offs[0], bo = offs[1]; t < len; t++, ao += inner[0], bo += inner[1]) one(ao, bo);
+    let oi = 0;
+    forEachRow(outShape.slice(0, nd - 2), [a.strides.slice(0, nd - 2), b.strides.slice(0, nd - 2)], [a.offset, b.offset], (offs, len, inner) => {
+      for (let t = 0, ao = offs[0], bo = offs[1]; t < len; t++, ao += inner[0], bo += inner[1], oi += M * N) gemm(out, oi, a, ao, b, bo, M, N, K);
     });
     return out;
   },

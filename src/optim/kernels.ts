@@ -1,0 +1,113 @@
+// Fused update loops of the optimizers: PyTorch 1.13's single-tensor algorithms over typed arrays.
+//
+// Each loop updates the first n elements of the parameter `p` from the gradient `g` and does, per element, the whole sequence of tensor kernels PyTorch runs for one parameter, and
+// rounds with `fr` wherever PyTorch stores a float32 result, so float32 parameters match it bit for bit:
+// JS computes in double, and one +, -, *, / or sqrt of float32 values rounded from double to float32 is
+// correctly rounded. `fr(a + b * c)` is one rounding of an exact product plus a sum, i.e. the fused
+// multiply-add PyTorch's CPU kernels use for add(alpha=) and addcmul (a.mul_(s) and addcdiv are not fused).
+// Scalars are computed in double, as PyTorch does in Python, then cast to the parameter's dtype.
+import type { FloatStorage } from "./optimizer.js";
+
+// NOTE: a local function taking a flag, rather than a `round` function argument: V8 reliably inlines it
+// into the loops, while a call through a function-valued argument can stay an indirect call (4x slower).
+function fr(x: number, f32: boolean): number {
+  return f32 ? Math.fround(x) : x;
+}
+
+/** _single_tensor_sgd. `buf` is null without momentum; `first` copies d_p into it (PyTorch's clone). */
+export function sgdUpdate(
+  p: FloatStorage, g: FloatStorage, n: number, buf: FloatStorage | null, first: boolean,
+  lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, f32: boolean,
+): void {
+  const wd = fr(weightDecay, f32), mom = fr(momentum, f32), keep = fr(1 - dampening, f32), negLr = fr(-lr, f32);
+  for (let i = 0; i < n; i++) {
+    const pi = p[i];
+    let d = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) d = fr(d + wd * pi, f32); // d_p.add(param, alpha=weight_decay)
+    if (buf !== null) {
+      const b = first ? d : fr(fr(buf[i] * mom, f32) + keep * d, f32); // buf.mul_(momentum).add_(d_p, alpha=1-dampening)
+      buf[i] = b;
+      d = nesterov ? fr(d + mom * b, f32) : b; // d_p.add(buf, alpha=momentum)
+    }
+    p[i] = fr(pi + negLr * d, f32); // param.add_(d_p, alpha=-lr)
+  }
+}
+
+/**
+ * _single_tensor_adam (decoupled = false) and _single_tensor_adamw (decoupled = true). `vMax` is null
+ * without amsgrad; bc1 = 1 - beta1^step and bc2Sqrt = sqrt(1 - beta2^step).
+ */
+export function adamUpdate(
+  p: FloatStorage, g: FloatStorage, n: number, m: FloatStorage, v: FloatStorage, vMax: FloatStorage | null,
+  lr: number, beta1: number, beta2: number, bc1: number, bc2Sqrt: number, eps: number, weightDecay: number,
+  decoupled: boolean, maximize: boolean, f32: boolean,
+): void {
+  const negStepSize = fr(-(lr / bc1), f32), bcs = fr(bc2Sqrt, f32), e = fr(eps, f32);
+  const b1 = fr(beta1, f32), b2 = fr(beta2, f32), omb1 = fr(1 - beta1, f32), omb2 = fr(1 - beta2, f32);
+  const wd = fr(weightDecay, f32), decay = fr(1 - lr * weightDecay, f32);
+  const l2 = !decoupled && weightDecay !== 0;
+  for (let i = 0; i < n; i++) {
+    let pi = p[i];
+    let gi = maximize ? -g[i] : g[i];
+    if (decoupled) pi = fr(pi * decay, f32); // param.mul_(1 - lr * weight_decay)
+    else if (l2) gi = fr(gi + wd * pi, f32); // grad.add(param, alpha=weight_decay)
+    const mi = fr(fr(m[i] * b1, f32) + omb1 * gi, f32); // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
+    m[i] = mi;
+    const vi = fr(fr(v[i] * b2, f32) + fr(omb2 * gi, f32) * gi, f32); // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
+    v[i] = vi;
+    let s = vi;
+    if (vMax !== null) {
+      s = Math.max(vMax[i], vi); // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+      vMax[i] = s;
+    }
+    const denom = fr(fr(fr(Math.sqrt(s), f32) / bcs, f32) + e, f32); // (sqrt(.) / bias_correction2_sqrt).add_(eps)
+    p[i] = fr(pi + fr(fr(negStepSize * mi, f32) / denom, f32), f32); // param.addcdiv_(exp_avg, denom, value=-step_size)
+  }
+}
+
+/** _single_tensor_rmsprop. `ga` is null unless centered, `buf` null without momentum. */
+export function rmspropUpdate(
+  p: FloatStorage, g: FloatStorage, n: number, sq: FloatStorage, ga: FloatStorage | null, buf: FloatStorage | null,
+  lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, maximize: boolean, f32: boolean,
+): void {
+  const a = fr(alpha, f32), oma = fr(1 - alpha, f32), e = fr(eps, f32), wd = fr(weightDecay, f32), mom = fr(momentum, f32), negLr = fr(-lr, f32);
+  for (let i = 0; i < n; i++) {
+    const pi = p[i];
+    let gi = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) gi = fr(gi + wd * pi, f32); // grad.add(param, alpha=weight_decay)
+    const si = fr(fr(sq[i] * a, f32) + fr(oma * gi, f32) * gi, f32); // square_avg.mul_(alpha).addcmul_(grad, grad, value=1-alpha)
+    sq[i] = si;
+    let avg: number;
+    if (ga !== null) {
+      const gai = fr(fr(ga[i] * a, f32) + oma * gi, f32); // grad_avg.mul_(alpha).add_(grad, alpha=1-alpha)
+      ga[i] = gai;
+      avg = fr(Math.sqrt(fr(si - gai * gai, f32)), f32); // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+    } else {
+      avg = fr(Math.sqrt(si), f32);
+    }
+    avg = fr(avg + e, f32);
+    if (buf !== null) {
+      const bi = fr(fr(buf[i] * mom, f32) + fr(gi / avg, f32), f32); // buf.mul_(momentum).addcdiv_(grad, avg)
+      buf[i] = bi;
+      p[i] = fr(pi + negLr * bi, f32); // param.add_(buf, alpha=-lr)
+    } else {
+      p[i] = fr(pi + fr(fr(negLr * gi, f32) / avg, f32), f32); // param.addcdiv_(grad, avg, value=-lr)
+    }
+  }
+}
+
+/** _single_tensor_adagrad (dense gradients); clr = lr / (1 + (step - 1) * lr_decay). */
+export function adagradUpdate(
+  p: FloatStorage, g: FloatStorage, n: number, sum: FloatStorage, clr: number, eps: number, weightDecay: number, maximize: boolean, f32: boolean,
+): void {
+  const negClr = fr(-clr, f32), e = fr(eps, f32), wd = fr(weightDecay, f32);
+  for (let i = 0; i < n; i++) {
+    const pi = p[i];
+    let gi = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) gi = fr(gi + wd * pi, f32); // grad.add(param, alpha=weight_decay)
+    const si = fr(sum[i] + gi * gi, f32); // state_sum.addcmul_(grad, grad, value=1)
+    sum[i] = si;
+    const std = fr(fr(Math.sqrt(si), f32) + e, f32); // state_sum.sqrt().add_(eps)
+    p[i] = fr(pi + fr(fr(negClr * gi, f32) / std, f32), f32); // param.addcdiv_(grad, std, value=-clr)
+  }
+}

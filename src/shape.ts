@@ -86,11 +86,15 @@ export function normDim(dim: number, ndim: number, op: string, arg = "dim"): num
 
 /** Normalise a dim argument (number, list, or undefined = all) to a sorted unique list. */
 export function normDims(dims: number | readonly number[] | undefined | null, ndim: number, op: string): number[] {
-  if (dims === undefined || dims === null) return Array.from({ length: ndim }, (_, i) => i);
-  const list = typeof dims === "number" ? [dims] : dims;
-  if (list.length === 0) return Array.from({ length: ndim }, (_, i) => i);
-  const out = list.map((d) => normDim(d, ndim, op));
-  const uniq = Array.from(new Set(out)).sort((x, y) => x - y);
-  if (uniq.length !== out.length) throw new Error(`[${op}] dim ${JSON.stringify(list)} appears multiple times in the list of dims`);
-  return uniq;
+  if (typeof dims === "number") return [normDim(dims, ndim, op)];
+  if (dims === undefined || dims === null || dims.length === 0) {
+    const all = new Array<number>(ndim);
+    for (let i = 0; i < ndim; i++) all[i] = i;
+    return all;
+  }
+  const out = dims.map((d) => normDim(d, ndim, op)).sort((x, y) => x - y);
+  for (let i = 1; i < out.length; i++) {
+    if (out[i] === out[i - 1]) throw new Error(`[${op}] dim ${JSON.stringify(dims)} appears multiple times in the list of dims`);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 // Tensor: strided storage, dtype and autograd state; methods are one-line delegations to src/ops/.
 import { allocStorage, checkDType, dtypeOfStorage, isFloating, type DType, type Storage } from "./dtype.js";
-import { contiguousStrides, fmtShape, numelOf, shapeFromArgs } from "./shape.js";
+import { contiguousStrides, fmtShape, normDim, numelOf, shapeFromArgs } from "./shape.js";
 import type { Node } from "./autograd/node.js";
 import { gradMode } from "./autograd/grad_mode.js";
 import { runBackward } from "./autograd/engine.js";
@@ -53,7 +53,7 @@ export class Tensor {
   get isLeaf(): boolean { return this.gradFn === null; }
   numel(): number { return numelOf(this.shape); }
   size(dim?: number): number | number[] {
-    return dim === undefined ? this.shape.slice() : this.shape[dim < 0 ? dim + this.ndim : dim];
+    return dim === undefined ? this.shape.slice() : this.shape[normDim(dim, this.ndim, "size")];
   }
   dim(): number { return this.shape.length; }
 

@@ -151,10 +151,12 @@ export const rules = {
   // y = x w^T + b: dx = g w, dw = g^T x (over all leading dims), db = sum of g over leading dims
   linear: (g, n) => {
     const [x, w] = n.inputs;
-    const g2 = g.reshape(-1, w.shape[0]);
+    // explicit row count: reshape(-1, 0) is ambiguous when a feature dim is empty
+    const rows = x.shape.slice(0, -1).reduce((p, s) => p * s, 1);
+    const g2 = g.reshape(rows, w.shape[0]);
     return [
       x.requiresGrad ? P.matmul(g2, w).reshape(x.shape) : null,
-      w.requiresGrad ? P.matmul(g2.mT, x.reshape(-1, w.shape[1])) : null,
+      w.requiresGrad ? P.matmul(P.permute(g2, [1, 0]), x.reshape(rows, w.shape[1])) : null,
       n.inputs.length > 2 && n.inputs[2].requiresGrad ? P.sum(g2, [0], false) : null,
     ];
   },

@@ -89,7 +89,8 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
   }
   let r = x;
   if (min !== undefined && min !== null) r = P.where(P.lt(x, asTensor(min, x)), asTensor(min, x), r);
-  if (max !== undefined && max !== null) r = P.where(P.gt(x, asTensor(max, x)), asTensor(max, x), r);
+  // compares r, not x: with min > max every element becomes max, as torch.clamp
+  if (max !== undefined && max !== null) r = P.where(P.gt(r, asTensor(max, x)), asTensor(max, x), r);
   return r;
 }
 

@@ -136,6 +136,9 @@ export function unflatten(x: Tensor, dim: number, sizes: number[]): Tensor {
 export function expand(x: Tensor, shape: number[]): Tensor {
   const off = shape.length - x.ndim;
   if (off < 0) throw new Error(`[expand] the number of sizes provided (${shape.length}) must be at least the number of dims (${x.ndim})`);
+  for (const v of shape) {
+    if (!Number.isInteger(v) || v < -1) throw new Error(`[expand] invalid size ${v} in ${fmtShape(shape)} (input ${fmtShape(x.shape)})`);
+  }
   const s = shape.map((v, i) => (v === -1 ? (i < off ? NaN : x.shape[i - off]) : v));
   if (s.some((v) => Number.isNaN(v))) throw new Error(`[expand] -1 is not allowed in a leading, non-existing dimension: ${fmtShape(shape)}`);
   if (off === 0 && s.every((v, i) => v === x.shape[i])) return x;
@@ -147,7 +150,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const d = normDim(dim, x.ndim, "narrow");
   const size = x.shape[d];
   const s = start < 0 ? start + size : start;
-  if (s < 0 || length < 0 || s + length > size) {
+  if (!Number.isInteger(start) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > size) {
     throw new Error(`[narrow] start ${start} + length ${length} exceeds dim ${d} of size ${size} (input ${fmtShape(x.shape)})`);
   }
   return slice(x, d, s, s + length, 1);
@@ -157,6 +160,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 export function slice(x: Tensor, dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
   const d = normDim(dim, x.ndim, "slice");
   if (!Number.isInteger(step) || step <= 0) throw new Error(`[slice] step must be a positive integer, got ${step}`);
+  for (const v of [start, end]) {
+    if (v !== undefined && v !== null && !Number.isInteger(v)) throw new Error(`[slice] start and end must be integers, got ${v} (input ${fmtShape(x.shape)})`);
+  }
   const size = x.shape[d];
   const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const s = start === undefined || start === null ? 0 : clampIdx(start);
@@ -216,6 +222,7 @@ export function split(x: Tensor, splitSize: number | number[], dim = 0): Tensor[
     if (sizes.length === 0) sizes.push(0);
   } else {
     sizes = splitSize;
+    if (sizes.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`[split] sizes [${sizes.join(", ")}] must be non-negative integers`);
     const total = sizes.reduce((a, b) => a + b, 0);
     if (total !== size) throw new Error(`[split] sizes [${sizes.join(", ")}] sum to ${total}, not dim ${d} of size ${size}`);
   }
@@ -281,6 +288,7 @@ export function pad(x: Tensor, pads: number[], opts?: { mode?: "constant"; value
 
 export function repeat(x: Tensor, reps: number[]): Tensor {
   if (reps.length < x.ndim) throw new Error(`[repeat] number of repeat dims ${reps.length} can not be smaller than the tensor's dims ${x.ndim}`);
+  if (reps.some((r) => !Number.isInteger(r) || r < 0)) throw new Error(`[repeat] repeats [${reps.join(", ")}] must be non-negative integers (input ${fmtShape(x.shape)})`);
   const lead = reps.length - x.ndim;
   const src = reshape(x, [...new Array<number>(lead).fill(1), ...x.shape]);
   // (r0, s0, r1, s1, ...) by expanding an interleaved view, then merging pairs
@@ -291,8 +299,11 @@ export function repeat(x: Tensor, reps: number[]): Tensor {
 
 export function flip(x: Tensor, dims: number[]): Tensor {
   let r = x;
+  const seen = new Set<number>();
   for (const dim of dims) {
     const d = normDim(dim, x.ndim, "flip");
+    if (seen.has(d)) throw new Error(`[flip] dim ${d} appears multiple times in [${dims.join(", ")}]`);
+    seen.add(d);
     const n = x.shape[d];
     const idx = Tensor.fromStorage(Int32Array.from({ length: n }, (_, i) => n - 1 - i), [n]);
     r = indexSelectImpl(r, d, idx);

@@ -254,8 +254,11 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (w.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== inF || (b !== null && (b.ndim !== 1 || b.shape[0] !== outF))) {
     throw new Error(`[linear] input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)} and bias ${b ? fmtShape(b.shape) : "None"} do not fit (expected input (..., ${inF}), weight (out, in), bias (out))`);
   }
-  const rows = numelOf(x.shape) / (inF || 1);
-  const x2 = x.ndim === 2 ? x : new Tensor(x.buf, [x.ndim === 1 ? 1 : rows, inF], x.ndim === 1 ? [0, x.strides[0]] : rowStrides(x), x.offset, x.dtype);
+  const rows = numelOf(x.shape.slice(0, -1));
+  const rs = x.ndim > 2 ? rowStrides(x) : null;
+  // leading dims that do not merge (a transposed or expanded batch) are copied once; clone keeps the gradient path
+  if (x.ndim > 2 && !rs) return linear(clone(x), w, b);
+  const x2 = x.ndim === 2 ? x : new Tensor(x.buf, [rows, inF], x.ndim === 1 ? [0, x.strides[0]] : rs!, x.offset, x.dtype);
   const wt = new Tensor(w.buf, [inF, outF], [w.strides[1], w.strides[0]], w.offset, w.dtype);
   let dt = promoteTypes(x.dtype, w.dtype);
   if (b) dt = promoteTypes(dt, b.dtype);
@@ -268,13 +271,11 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   return record("linear", fresh(buf, shape, dt), b ? [x, w, b] : [x, w], null);
 }
 
-/** Strides of x flattened to (rows, last) when its leading dims merge without a copy, else throws. */
-function rowStrides(x: Tensor): number[] {
+/** Strides of x flattened to (rows, last) when its leading dims merge without a copy, else null. */
+function rowStrides(x: Tensor): number[] | null {
   const nd = x.ndim;
   for (let d = nd - 2; d > 0; d--) {
-    if (x.strides[d - 1] !== x.strides[d] * x.shape[d] && x.shape[d - 1] !== 1) {
-      throw new Error(`[linear] input ${fmtShape(x.shape)} strides [${x.strides.join(", ")}] must be contiguous in the leading dims; call contiguous() first`);
-    }
+    if (x.strides[d - 1] !== x.strides[d] * x.shape[d] && x.shape[d - 1] !== 1) return null;
   }
   return [x.strides[nd - 2], x.strides[nd - 1]];
 }

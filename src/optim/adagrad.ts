@@ -42,6 +42,7 @@ export class Adagrad extends Optimizer<AdagradOptions, AdagradState> {
   }
 
   protected initState(p: Tensor, group: ParamGroup<AdagradOptions>): AdagradState {
+    // NOTE: the group's value; PyTorch 1.13 uses the constructor's even where a group overrides it.
     return { step: 0, sum: zerosFor(p, group.initialAccumulatorValue) };
   }
 

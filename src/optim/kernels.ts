@@ -1,10 +1,12 @@
 // Fused update loops of the optimizers: PyTorch 1.13's single-tensor algorithms over typed arrays.
 //
-// Each loop updates the first n elements of the parameter `p` from the gradient `g` and does, per element, the whole sequence of tensor kernels PyTorch runs for one parameter, and
-// rounds with `fr` wherever PyTorch stores a float32 result, so float32 parameters match it bit for bit:
-// JS computes in double, and one +, -, *, / or sqrt of float32 values rounded from double to float32 is
-// correctly rounded. `fr(a + b * c)` is one rounding of an exact product plus a sum, i.e. the fused
-// multiply-add PyTorch's CPU kernels use for add(alpha=) and addcmul (a.mul_(s) and addcdiv are not fused).
+// Each loop updates the first n elements of parameter `p` from gradient `g`, doing per element the whole
+// sequence of tensor kernels PyTorch runs for one parameter. It rounds with `fr` wherever PyTorch's kernel
+// produces a float32 result, so float32 parameters match PyTorch bit for bit (checked over 200-step runs):
+// JS computes in double, and one +, -, *, / or sqrt of float32 values, rounded from double to float32, is
+// correctly rounded. `fr(a + b * c)` rounds an exact product plus a sum, which reproduces the fused
+// multiply-add of PyTorch's CPU kernels for add(alpha=) and addcmul (mul_ and addcdiv are not fused), up to
+// rare double-rounding ties. A store into a Float32Array rounds like `fr`, so stored values need no `fr`.
 // Scalars are computed in double, as PyTorch does in Python, then cast to the parameter's dtype.
 import type { FloatStorage } from "./optimizer.js";
 
@@ -25,11 +27,11 @@ export function sgdUpdate(
     let d = maximize ? -g[i] : g[i];
     if (weightDecay !== 0) d = fr(d + wd * pi, f32); // d_p.add(param, alpha=weight_decay)
     if (buf !== null) {
-      const b = first ? d : fr(fr(buf[i] * mom, f32) + keep * d, f32); // buf.mul_(momentum).add_(d_p, alpha=1-dampening)
-      buf[i] = b;
+      buf[i] = first ? d : fr(buf[i] * mom, f32) + keep * d; // buf.mul_(momentum).add_(d_p, alpha=1-dampening)
+      const b = buf[i];
       d = nesterov ? fr(d + mom * b, f32) : b; // d_p.add(buf, alpha=momentum)
     }
-    p[i] = fr(pi + negLr * d, f32); // param.add_(d_p, alpha=-lr)
+    p[i] = pi + negLr * d; // param.add_(d_p, alpha=-lr)
   }
 }
 
@@ -51,17 +53,15 @@ export function adamUpdate(
     let gi = maximize ? -g[i] : g[i];
     if (decoupled) pi = fr(pi * decay, f32); // param.mul_(1 - lr * weight_decay)
     else if (l2) gi = fr(gi + wd * pi, f32); // grad.add(param, alpha=weight_decay)
-    const mi = fr(fr(m[i] * b1, f32) + omb1 * gi, f32); // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
-    m[i] = mi;
-    const vi = fr(fr(v[i] * b2, f32) + fr(omb2 * gi, f32) * gi, f32); // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
-    v[i] = vi;
-    let s = vi;
+    m[i] = fr(m[i] * b1, f32) + omb1 * gi; // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
+    v[i] = fr(v[i] * b2, f32) + fr(omb2 * gi, f32) * gi; // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
+    let s = v[i];
     if (vMax !== null) {
-      s = Math.max(vMax[i], vi); // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+      s = Math.max(vMax[i], s); // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
       vMax[i] = s;
     }
     const denom = fr(fr(fr(Math.sqrt(s), f32) / bcs, f32) + e, f32); // (sqrt(.) / bias_correction2_sqrt).add_(eps)
-    p[i] = fr(pi + fr(fr(negStepSize * mi, f32) / denom, f32), f32); // param.addcdiv_(exp_avg, denom, value=-step_size)
+    p[i] = pi + fr(fr(negStepSize * m[i], f32) / denom, f32); // param.addcdiv_(exp_avg, denom, value=-step_size)
   }
 }
 
@@ -75,23 +75,22 @@ export function rmspropUpdate(
     const pi = p[i];
     let gi = maximize ? -g[i] : g[i];
     if (weightDecay !== 0) gi = fr(gi + wd * pi, f32); // grad.add(param, alpha=weight_decay)
-    const si = fr(fr(sq[i] * a, f32) + fr(oma * gi, f32) * gi, f32); // square_avg.mul_(alpha).addcmul_(grad, grad, value=1-alpha)
-    sq[i] = si;
+    sq[i] = fr(sq[i] * a, f32) + fr(oma * gi, f32) * gi; // square_avg.mul_(alpha).addcmul_(grad, grad, value=1-alpha)
+    const si = sq[i];
     let avg: number;
     if (ga !== null) {
-      const gai = fr(fr(ga[i] * a, f32) + oma * gi, f32); // grad_avg.mul_(alpha).add_(grad, alpha=1-alpha)
-      ga[i] = gai;
+      ga[i] = fr(ga[i] * a, f32) + oma * gi; // grad_avg.mul_(alpha).add_(grad, alpha=1-alpha)
+      const gai = ga[i];
       avg = fr(Math.sqrt(fr(si - gai * gai, f32)), f32); // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
     } else {
       avg = fr(Math.sqrt(si), f32);
     }
     avg = fr(avg + e, f32);
     if (buf !== null) {
-      const bi = fr(fr(buf[i] * mom, f32) + fr(gi / avg, f32), f32); // buf.mul_(momentum).addcdiv_(grad, avg)
-      buf[i] = bi;
-      p[i] = fr(pi + negLr * bi, f32); // param.add_(buf, alpha=-lr)
+      buf[i] = fr(buf[i] * mom, f32) + fr(gi / avg, f32); // buf.mul_(momentum).addcdiv_(grad, avg)
+      p[i] = pi + negLr * buf[i]; // param.add_(buf, alpha=-lr)
     } else {
-      p[i] = fr(pi + fr(fr(negLr * gi, f32) / avg, f32), f32); // param.addcdiv_(grad, avg, value=-lr)
+      p[i] = pi + fr(fr(negLr * gi, f32) / avg, f32); // param.addcdiv_(grad, avg, value=-lr)
     }
   }
 }
@@ -105,9 +104,8 @@ export function adagradUpdate(
     const pi = p[i];
     let gi = maximize ? -g[i] : g[i];
     if (weightDecay !== 0) gi = fr(gi + wd * pi, f32); // grad.add(param, alpha=weight_decay)
-    const si = fr(sum[i] + gi * gi, f32); // state_sum.addcmul_(grad, grad, value=1)
-    sum[i] = si;
-    const std = fr(fr(Math.sqrt(si), f32) + e, f32); // state_sum.sqrt().add_(eps)
-    p[i] = fr(pi + fr(fr(negClr * gi, f32) / std, f32), f32); // param.addcdiv_(grad, std, value=-clr)
+    sum[i] += gi * gi; // state_sum.addcmul_(grad, grad, value=1)
+    const std = fr(fr(Math.sqrt(sum[i]), f32) + e, f32); // state_sum.sqrt().add_(eps)
+    p[i] = pi + fr(fr(negClr * gi, f32) / std, f32); // param.addcdiv_(grad, std, value=-clr)
   }
 }

@@ -44,6 +44,14 @@ function loadState(op: string, obj: object, sd: SchedulerStateDict): void {
  * Base class of the epoch-based schedulers, like PyTorch's `_LRScheduler`: construction performs step 0,
  * each `step()` (after `optimizer.step()`) advances `lastEpoch` and writes new learning rates into the
  * optimizer's groups. Subclasses implement `getLr`, PyTorch's chainable (recursive) form.
+ * @example
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
+ * const sched = new lrScheduler.CosineAnnealingLR(opt, { tMax: epochs });
+ * for (let epoch = 0; epoch < epochs; epoch++) {
+ *   trainOneEpoch(model, opt); // calls opt.step() per batch
+ *   sched.step();
+ *   console.log(sched.getLastLr());
+ * }
  */
 export abstract class LRScheduler {
   readonly optimizer: AnyOptimizer;

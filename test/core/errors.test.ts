@@ -87,6 +87,14 @@ test("out-of-range dims and indices", () => {
   throwsNamed(() => oneHot(tensor([3], i32), 2), "oneHot", ["3", "2"]);
   throwsNamed(() => oneHot(tensor([-1], i32), 2), "oneHot", ["-1"]);
   throwsNamed(() => zeros(3).slice(0, 0, 2, 0), "slice", ["step"]);
+  // regressions: these returned undefined, flipped twice, or failed deep inside with a RangeError / [narrow]
+  throwsNamed(() => zeros(2, 3).size(5), "size", ["dim 5"]);
+  throwsNamed(() => zeros(3).flip(0, -1), "flip", ["dim 0", "multiple"]);
+  throwsNamed(() => zeros(3).expand(-2, 3), "expand", ["-2", "[3]"]);
+  throwsNamed(() => zeros(3).split([4, -1]), "split", ["[4, -1]"]);
+  throwsNamed(() => zeros(3).repeat(-1), "repeat", ["[-1]", "[3]"]);
+  throwsNamed(() => zeros(4).narrow(0, 0.5, 2), "narrow", ["0.5"]);
+  throwsNamed(() => zeros(4).slice(0, 1.5), "slice", ["1.5"]);
 });
 
 test("item() on a multi-element tensor names the shape", () => {

@@ -60,6 +60,8 @@ test("activation values", () => {
   close(tensor([-1, 0.2, 3]).clamp(null, 0.5), [-1, 0.2, 0.5]);
   close(tensor([-1, 0.2, 3]).clip(tensor([0, 0.5, 0])), [0, 0.5, 3]);
   assert.throws(() => tensor([1]).clamp(), /^Error: \[clamp\]/);
+  // regression: with min > max every element is max, as torch.clamp (the max test compared x, not the result)
+  close(tensor([0, 2, 5]).clamp(3, 1), [1, 1, 1]);
 });
 
 test("binary ops with broadcasting and scalars", () => {

@@ -318,7 +318,8 @@ export const jsBackend: Backend = {
     if (isContiguous(x.shape, x.strides)) {
       const n = numelOf(x.shape);
       const out = allocStorage(dtype, n);
-      out.set(x.buf.subarray(x.offset, x.offset + n) as never);
+      const src = x.buf, off = x.offset;
+      for (let i = 0; i < n; i++) out[i] = src[off + i];
       return out;
     }
     return mapUnary(x, dtype, u((v) => v));

@@ -14,6 +14,7 @@ const crit = new nn.BCEWithLogitsLoss();
 const loader = new data.DataLoader(ds, { batchSize: 16, shuffle: true });
 const epochs = Number(process.env.SOAK_EPOCHS ?? 1000);
 const mib = () => process.memoryUsage().rss / 2 ** 20;
+const detail = () => { const m = process.memoryUsage(); return `heap ${(m.heapUsed / 2 ** 20).toFixed(1)}/${(m.heapTotal / 2 ** 20).toFixed(1)} MiB, arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(1)} MiB`; };
 let ref = 0;
 const t0 = performance.now();
 for (let e = 1; e <= epochs; e++) {
@@ -28,6 +29,6 @@ for (let e = 1; e <= epochs; e++) {
   if (e === 10) ref = mib();
   if (e === 10 || e % 100 === 0) {
     const rss = mib();
-    console.log(`epoch ${String(e).padStart(4)}  loss ${(running / loader.length).toFixed(5)}  rss ${rss.toFixed(1)} MiB  (${((rss / ref - 1) * 100).toFixed(1)}% vs epoch 10)  ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`epoch ${String(e).padStart(4)}  loss ${(running / loader.length).toFixed(5)}  rss ${rss.toFixed(1)} MiB  (${((rss / ref - 1) * 100).toFixed(1)}% vs epoch 10; ${detail()})  ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }

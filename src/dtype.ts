@@ -16,7 +16,7 @@ export function isFloating(d: DType): boolean {
 // bytes); small outputs are carved from shared 64 KiB slabs instead (~0.05 µs), which dominates the cost of
 // small-tensor training steps. A slab is freed by the GC once every view into it is gone. Code that needs
 // the bytes must use byteOffset/byteLength, never `.buffer` alone.
-const SLAB_BYTES = 65536;
+const SLAB_BYTES = 16384;
 const SMALL_MAX = 4096;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slabAt = 0;

@@ -6,13 +6,13 @@ export type ShapeArg = number[] | [number[]] | [readonly number[]];
 
 export function shapeFromArgs(args: readonly unknown[], op: string): Shape {
   const raw = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
-  const out: number[] = new Array(raw.length);
+  const out: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i];
     if (typeof v !== "number" || !Number.isInteger(v)) {
       throw new Error(`[${op}] shape entries must be integers, got ${JSON.stringify(raw)}`);
     }
-    out[i] = v;
+    out.push(v);
   }
   return out;
 }
@@ -29,9 +29,13 @@ export function numelOf(shape: readonly number[]): number {
   return n;
 }
 
+// NOTE: shape and stride arrays are built with push or slice, never `new Array(n)`: V8 gives holey arrays a
+// different map, and code optimized for one kind deoptimizes ("wrong map") when the other appears.
+
 export function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
+  const st: number[] = [];
   let s = 1;
+  for (let i = 0; i < shape.length; i++) st.push(0);
   for (let i = shape.length - 1; i >= 0; i--) {
     st[i] = s;
     s *= shape[i];
@@ -52,14 +56,14 @@ export function fmtShape(s: readonly number[]): string {
 export function broadcastShapes(a: readonly number[], b: readonly number[], op: string): Shape {
   if (shapesEqual(a, b)) return a.slice();
   const n = Math.max(a.length, b.length);
-  const out = new Array<number>(n);
+  const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const da = i < n - a.length ? 1 : a[i - (n - a.length)];
     const db = i < n - b.length ? 1 : b[i - (n - b.length)];
     if (da !== db && da !== 1 && db !== 1) {
       throw new Error(`[${op}] shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (dim ${i - n}: ${da} vs ${db})`);
     }
-    out[i] = da === 1 ? db : da;
+    out.push(da === 1 ? db : da);
   }
   return out;
 }
@@ -68,10 +72,8 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], op: 
 export function broadcastStrides(shape: readonly number[], strides: readonly number[], target: readonly number[]): number[] {
   const n = target.length;
   const off = n - shape.length;
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = i < off || shape[i - off] === 1 ? 0 : strides[i - off];
-  }
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(i < off || shape[i - off] === 1 ? 0 : strides[i - off]);
   return out;
 }
 
@@ -88,8 +90,8 @@ export function normDim(dim: number, ndim: number, op: string, arg = "dim"): num
 export function normDims(dims: number | readonly number[] | undefined | null, ndim: number, op: string): number[] {
   if (typeof dims === "number") return [normDim(dims, ndim, op)];
   if (dims === undefined || dims === null || dims.length === 0) {
-    const all = new Array<number>(ndim);
-    for (let i = 0; i < ndim; i++) all[i] = i;
+    const all: number[] = [];
+    for (let i = 0; i < ndim; i++) all.push(i);
     return all;
   }
   const out = dims.map((d) => normDim(d, ndim, op)).sort((x, y) => x - y);

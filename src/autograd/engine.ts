@@ -4,7 +4,9 @@ import type { Node } from "./node.js";
 import type { Tensor } from "../tensor.js";
 import { sumToShape } from "../ops/helpers.js";
 import * as P from "../ops/primitives.js";
-import { fmtShape } from "../shape.js";
+import { fmtShape, shapesEqual } from "../shape.js";
+import { isContiguous } from "../backend/js/strided.js";
+import type { Storage } from "../dtype.js";
 
 let epoch = 0;
 
@@ -52,6 +54,41 @@ function accumulate(prev: Tensor | null, g: Tensor): Tensor {
   return prev === null ? g : prev.add(g);
 }
 
+/** State of one backward pass. */
+interface Pass {
+  createGraph: boolean;
+  targets: Tensor[] | undefined;
+  captured: (Tensor | null)[];
+  /** Storage already given to a leaf's .grad, a retained grad, or the caller's seeds in this pass. */
+  handedOut: Storage[];
+}
+
+/** A gradient a leaf may keep as is: dense, owning its whole buffer, not given to anyone else yet. */
+function ownable(g: Tensor, pass: Pass): boolean {
+  return g.offset === 0 && g.buf.length === g.numel() && isContiguous(g.shape, g.strides) && !pass.handedOut.includes(g.buf);
+}
+
+function toLeaf(leaf: Tensor, g: Tensor, pass: Pass): void {
+  if (g.dtype !== leaf.dtype) g = P.cast(g, leaf.dtype);
+  if (pass.targets) {
+    const k = pass.targets.indexOf(leaf);
+    if (k >= 0) pass.captured[k] = accumulate(pass.captured[k], g);
+    return;
+  }
+  if (pass.createGraph) {
+    leaf.grad = accumulate(leaf.grad, g);
+  } else if (leaf.grad !== null) {
+    leaf.grad = leaf.grad.add(g);
+  } else {
+    // NOTE: a rule may hand one tensor to several inputs (add) or pass a view through; a leaf keeps the
+    // gradient without a copy only when no one else holds its storage, so optimizers and in-place
+    // clipping never write into another gradient.
+    const own = ownable(g, pass) ? g.detach() : P.clone(g.detach());
+    pass.handedOut.push(own.buf);
+    leaf.grad = own;
+  }
+}
+
 /**
  * Propagate `grads` from `roots` back through the graph. With `targets`, gradients are returned for those
  * tensors instead of being accumulated into `.grad` (autograd.grad).
@@ -59,24 +96,7 @@ function accumulate(prev: Tensor | null, g: Tensor): Tensor {
 export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOptions, targets?: Tensor[]): (Tensor | null)[] {
   const createGraph = opts.createGraph ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
-  const captured: (Tensor | null)[] = targets ? targets.map(() => null) : [];
-  const targetIndex = (t: Tensor) => (targets ? targets.indexOf(t) : -1);
-
-  const toLeaf = (leaf: Tensor, g: Tensor) => {
-    if (g.dtype !== leaf.dtype) g = P.cast(g, leaf.dtype);
-    if (targets) {
-      const k = targetIndex(leaf);
-      if (k >= 0) captured[k] = accumulate(captured[k], g);
-      return;
-    }
-    if (createGraph) {
-      leaf.grad = accumulate(leaf.grad, g);
-    } else {
-      // NOTE: a rule may hand the same tensor to several inputs (add) or a strided view; the leaf gets
-      // its own contiguous buffer so optimizers and in-place clipping never alias another gradient.
-      leaf.grad = leaf.grad === null ? P.clone(g.detach()) : leaf.grad.add(g);
-    }
-  };
+  const pass: Pass = { createGraph, targets, captured: targets ? targets.map(() => null) : [], handedOut: grads.map((g) => g.buf) };
 
   const prev = gradMode.enabled;
   gradMode.enabled = createGraph;
@@ -88,20 +108,22 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
         r.gradFn.grad = accumulate(r.gradFn.grad, grads[i]);
         rootNodes.push(r.gradFn);
       } else {
-        toLeaf(r, grads[i]);
+        toLeaf(r, grads[i], pass);
       }
     });
     const order = topoOrder(rootNodes);
-    for (const node of order) {
+    for (let j = 0; j < order.length; j++) {
+      const node = order[j];
       const g = node.grad;
       node.grad = null;
       if (g === null) continue;
       const out = node.out;
       if (targets) {
-        const k = targetIndex(out);
-        if (k >= 0) captured[k] = accumulate(captured[k], g);
+        const k = targets.indexOf(out);
+        if (k >= 0) pass.captured[k] = accumulate(pass.captured[k], g);
       } else if (out.retainsGrad) {
         out.grad = accumulate(out.grad, createGraph ? g : g.detach());
+        pass.handedOut.push(out.grad.buf);
       }
       const gs = node.rule(g, node);
       const inputs = node.inputs;
@@ -109,17 +131,17 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
         const inp = inputs[i];
         let gi = gs[i];
         if (!inp.requiresGrad || gi === null || gi === undefined) continue;
-        if (gi.ndim !== inp.ndim || gi.numel() !== inp.numel()) gi = sumToShape(gi, inp.shape);
-        if (gi.numel() !== inp.numel()) {
+        gi = sumToShape(gi, inp.shape);
+        if (!shapesEqual(gi.shape, inp.shape)) {
           throw new Error(`[backward] gradient rule '${node.name}' returned shape ${fmtShape(gi.shape)} for input ${fmtShape(inp.shape)}`);
         }
         if (inp.gradFn) inp.gradFn.grad = accumulate(inp.gradFn.grad, gi.dtype === inp.dtype ? gi : P.cast(gi, inp.dtype));
-        else toLeaf(inp, gi);
+        else toLeaf(inp, gi, pass);
       }
       if (!retainGraph) node.free();
     }
   } finally {
     gradMode.enabled = prev;
   }
-  return captured;
+  return pass.captured;
 }

@@ -53,14 +53,15 @@ export class Function {
     if (prev && tensorArgs.some((t) => t.requiresGrad)) {
       const name = this.name;
       const self = this;
-      out.gradFn = new Node(name, (g) => {
-        const r = self.backward(ctx, g);
+      // ctx rides in the node's attrs, so freeing the graph after backward releases its saved tensors
+      out.gradFn = new Node(name, (g, node) => {
+        const r = self.backward(node.attrs as FunctionCtx, g);
         const list = Array.isArray(r) ? r : [r];
         if (list.length !== args.length) {
           throw new Error(`[Function] ${name}.backward returned ${list.length} gradients, expected ${args.length} (one per forward argument)`);
         }
         return argPos.map((p) => list[p] ?? null);
-      }, tensorArgs, null, out);
+      }, tensorArgs, ctx, out);
       out.requiresGrad = true;
     }
     return out;

@@ -55,7 +55,9 @@ export const rules = {
   floor: (g) => [zerosLike(g)],
   round: (g) => [zerosLike(g)],
   // relu passes g where the output is positive (PyTorch's threshold_backward)
-  relu: (g, n) => [mask(g, n.out.gt(0))],
+  relu: (g, n) => [P.reluBackward(g, n.out)],
+  // reluBackward(g, y) is linear in g with the same mask; y only selects, so it gets no gradient
+  reluBackward: (g, n) => [P.reluBackward(g, x1(n)), null],
 
   add: (g) => [g, g],
   sub: (g) => [g, g.neg()],
@@ -95,6 +97,8 @@ export const rules = {
   },
 
   sum: (g, n) => [reduceBack(g, n).expand(x0(n).shape)],
+  // d/dx_i mean(x) = 1/count
+  mean: (g, n) => [P.div(reduceBack(g, n), scalarLike((n.attrs as { count: number }).count, g)).expand(x0(n).shape)],
   // d/dx_i prod(x) = prod of the others; computed without dividing by zero
   prod: (g, n) => {
     const x = x0(n);
@@ -116,7 +120,7 @@ export const rules = {
   view: (g, n) => [g.reshape(x0(n).shape)],
   permute: (g, n) => {
     const perm = n.attrs as number[];
-    const inv = new Array<number>(perm.length);
+    const inv = perm.map(() => 0);
     perm.forEach((p, i) => (inv[p] = i));
     return [g.permute(inv)];
   },
@@ -140,8 +144,7 @@ export const rules = {
   scatterAdd: (g, n) => {
     const src = n.inputs[2];
     const gs = P.gather(g, n.attrs as number, x1(n));
-    const nd = src.ndim;
-    return [g, null, gs.shape.every((s, d) => s === src.shape[d]) ? gs : P.pad(gs, src.shape, new Array<number>(nd).fill(0), new Array<number>(nd).fill(1), 0)];
+    return [g, null, gs.shape.every((s, d) => s === src.shape[d]) ? gs : P.pad(gs, src.shape, src.shape.map(() => 0), src.shape.map(() => 1), 0)];
   },
   // d/da (a @ b) = g @ b^T; d/db = a^T @ g
   matmul: (g, n) => [
@@ -152,17 +155,28 @@ export const rules = {
   linear: (g, n) => {
     const [x, w] = n.inputs;
     // explicit row count: reshape(-1, 0) is ambiguous when a feature dim is empty
-    const rows = x.shape.slice(0, -1).reduce((p, s) => p * s, 1);
-    const g2 = g.reshape(rows, w.shape[0]);
+    const flat = x.ndim === 2;
+    const rows = flat ? x.shape[0] : x.shape.slice(0, -1).reduce((p, s) => p * s, 1);
+    const g2 = flat ? g : g.reshape(rows, w.shape[0]);
     return [
-      x.requiresGrad ? P.matmul(g2, w).reshape(x.shape) : null,
-      w.requiresGrad ? P.matmul(P.permute(g2, [1, 0]), x.reshape(rows, w.shape[1])) : null,
+      x.requiresGrad ? (flat ? P.matmul(g2, w) : P.matmul(g2, w).reshape(x.shape)) : null,
+      w.requiresGrad ? P.matmul(P.permute(g2, [1, 0]), flat ? x : x.reshape(rows, w.shape[1])) : null,
       n.inputs.length > 2 && n.inputs[2].requiresGrad ? P.sum(g2, [0], false) : null,
     ];
   },
   // L = (1 - y) x + softplus(-x): dL/dx = sigmoid(x) - y, dL/dy = -x
   bceWithLogits: (g, n) => {
     const [x, y] = n.inputs;
-    return [x.requiresGrad ? g.mul(x.sigmoid().sub(y)) : null, y.requiresGrad ? g.mul(x).neg() : null];
+    return [x.requiresGrad ? P.bceWithLogitsBackward(g, x, y) : null, y.requiresGrad ? g.mul(x).neg() : null];
+  },
+  // b = g (s - y) with s = sigmoid(x): db/dg = s - y, db/dx = g s (1 - s), db/dy = -g
+  bceWithLogitsBackward: (gb, n) => {
+    const [g, x, y] = n.inputs;
+    const s = g.requiresGrad || x.requiresGrad ? x.sigmoid() : null;
+    return [
+      g.requiresGrad ? gb.mul(s!.sub(y)) : null,
+      x.requiresGrad ? gb.mul(g).mul(s!).mul(s!.rsub(1)) : null,
+      y.requiresGrad ? gb.mul(g).neg() : null,
+    ];
   },
 } satisfies Record<string, Rule>;

@@ -27,6 +27,10 @@ export interface Backend {
   /** Elementwise log(1 + exp(-x)) + (1 - y) x without overflow. */
   bceWithLogits: BinaryKernel;
   where(cond: View, a: View, b: View, outShape: readonly number[], outDtype: DType): Storage;
+  /** g where y > 0, else 0: relu's backward given its output y. */
+  reluBackward: BinaryKernel;
+  /** g (sigmoid(x) - y): the input gradient of bceWithLogits. */
+  bceWithLogitsBackward(g: View, x: View, y: View, outShape: readonly number[], outDtype: DType): Storage;
   // reductions
   sum: ReduceKernel; prod: ReduceKernel; max: ReduceKernel; min: ReduceKernel;
   /** Index of the first max/min along `dim`, as int32, in the keepdim shape. */

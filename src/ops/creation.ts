@@ -181,10 +181,9 @@ export function randint(low: number, high: number, shape: number[], opts?: Rando
   return finish(buf, shape.slice(), dtype, opts);
 }
 
-/** A random permutation of 0..n-1 (Fisher–Yates). */
-export function randperm(n: number, opts?: RandomOptions): Tensor {
-  const g = opts?.generator ?? defaultGenerator;
-  const buf = new Int32Array(n);
+/** Overwrite `buf` with a random permutation of 0..buf.length-1 (Fisher–Yates), the stream randperm draws. */
+export function permuteInto(buf: Int32Array, g: Generator = defaultGenerator): Int32Array {
+  const n = buf.length;
   for (let i = 0; i < n; i++) buf[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = g.nextInt(i + 1);
@@ -192,6 +191,12 @@ export function randperm(n: number, opts?: RandomOptions): Tensor {
     buf[i] = buf[j];
     buf[j] = tmp;
   }
+  return buf;
+}
+
+/** A random permutation of 0..n-1 (Fisher–Yates). */
+export function randperm(n: number, opts?: RandomOptions): Tensor {
+  const buf = permuteInto(new Int32Array(n), opts?.generator);
   return finish(opts?.dtype && opts.dtype !== "int32" ? Tensor.fromStorage(buf, [n]).to(opts.dtype).buf : buf, [n], opts?.dtype ?? "int32", opts);
 }
 

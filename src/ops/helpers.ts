@@ -37,6 +37,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   for (let d = 0; d < g.ndim; d++) {
     if (d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1)) dims.push(d);
   }
-  const s = dims.length ? P.sum(g, dims, true) : g;
-  return s.reshape(shape as number[]);
+  // nothing broadcast: hand back a mismatched gradient as is, for the engine to report
+  if (dims.length === 0) return g;
+  return P.sum(g, dims, true).reshape(shape as number[]);
 }

@@ -10,7 +10,7 @@ import { isContiguous } from "../backend/js/strided.js";
  */
 function viewStrides(shape: readonly number[], strides: readonly number[], newShape: readonly number[]): number[] | null {
   if (shape.length === 0 || numelOf(shape) === 0) return contiguousStrides(newShape);
-  const out = new Array<number>(newShape.length);
+  const out = newShape.map(() => 0);
   let viewD = newShape.length - 1;
   let chunkBase = strides[strides.length - 1];
   let tensorNumel = 1, viewNumel = 1;
@@ -169,7 +169,7 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
   const e = end === undefined || end === null ? size : clampIdx(end);
   const len = e > s ? Math.ceil((e - s) / step) : 0;
   if (s === 0 && len === size && step === 1) return x;
-  const starts = new Array<number>(x.ndim).fill(0), steps = new Array<number>(x.ndim).fill(1), shape = x.shape.slice();
+  const starts = x.shape.map(() => 0), steps = x.shape.map(() => 1), shape = x.shape.slice();
   starts[d] = s;
   steps[d] = step;
   shape[d] = len;
@@ -184,7 +184,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
     throw new Error(`[select] index ${index} is out of range for dim ${d} with size ${size} (input ${fmtShape(x.shape)})`);
   }
   const i = index < 0 ? index + size : index;
-  const starts = new Array<number>(x.ndim).fill(0), steps = new Array<number>(x.ndim).fill(1), shape = x.shape.slice();
+  const starts = x.shape.map(() => 0), steps = x.shape.map(() => 1), shape = x.shape.slice();
   starts[d] = i;
   shape[d] = 1;
   return squeeze(P.region(x, starts, steps, shape), d);
@@ -266,7 +266,7 @@ export function pad(x: Tensor, pads: number[], opts?: { mode?: "constant"; value
     throw new Error(`[pad] pad length ${pads.length} must be even and at most 2 * ndim (input ${fmtShape(x.shape)})`);
   }
   let src = x;
-  const start = new Array<number>(x.ndim).fill(0);
+  const start = x.shape.map(() => 0);
   const shape = x.shape.slice();
   for (let i = 0; i < pads.length / 2; i++) {
     const d = x.ndim - 1 - i;
@@ -283,7 +283,7 @@ export function pad(x: Tensor, pads: number[], opts?: { mode?: "constant"; value
     start[d] = before;
     shape[d] = src.shape[d] + before + after;
   }
-  return P.pad(src, shape, start, new Array<number>(x.ndim).fill(1), opts?.value ?? 0);
+  return P.pad(src, shape, start, x.shape.map(() => 1), opts?.value ?? 0);
 }
 
 export function repeat(x: Tensor, reps: number[]): Tensor {

@@ -84,6 +84,8 @@ export const div = binary("div", (b) => b.div, "div");
 export const pow = binary("pow", (b) => b.pow, "promote");
 export const maximum = binary("maximum", (b) => b.maximum, "promote");
 export const minimum = binary("minimum", (b) => b.minimum, "promote");
+/** g where y > 0, else 0 (relu's backward from its output y), one pass instead of compare + where. */
+export const reluBackward = binary("reluBackward", (b) => b.reluBackward, "promote");
 export const eq = binary("eq", (b) => b.eq, "compare");
 export const ne = binary("ne", (b) => b.ne, "compare");
 export const lt = binary("lt", (b) => b.lt, "compare");
@@ -115,6 +117,16 @@ function reduction(name: PrimName, k: Sel<ReduceKernel>) {
 }
 
 export const sum = reduction("sum", (b) => b.sum);
+
+/** Mean over dims of a floating tensor: the sum kernel, scaled in place (one node instead of sum + div). */
+export function mean(x: Tensor, dims: number[], keepdim: boolean): Tensor {
+  let count = 1;
+  for (const d of dims) count *= x.shape[d];
+  const buf = active.b.sum(x, dims, x.dtype);
+  for (let i = 0; i < buf.length; i++) buf[i] /= count;
+  const shape = keepdim ? x.shape.map((s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
+  return record("mean", fresh(buf, shape, x.dtype), [x], { dims, keepdim, count });
+}
 export const prod = reduction("prod", (b) => b.prod);
 export const max = reduction("max", (b) => b.max);
 export const min = reduction("min", (b) => b.min);
@@ -285,4 +297,11 @@ export function bceWithLogits(x: Tensor, y: Tensor): Tensor {
   if (!shapesEqual(x.shape, y.shape)) throw new Error(`[binaryCrossEntropyWithLogits] target shape ${fmtShape(y.shape)} must match input shape ${fmtShape(x.shape)}`);
   const dt = promoteTypes(x.dtype, y.dtype);
   return record("bceWithLogits", fresh(active.b.bceWithLogits(x, y, x.shape, dt), x.shape.slice(), dt), [x, y], null);
+}
+
+/** g (sigmoid(x) - y) in one pass: the gradient of bceWithLogits with respect to its logits. */
+export function bceWithLogitsBackward(g: Tensor, x: Tensor, y: Tensor): Tensor {
+  const shape = broadcastShapes(broadcastShapes(g.shape, x.shape, "bceWithLogitsBackward"), y.shape, "bceWithLogitsBackward");
+  const dt = promoteTypes(promoteTypes(g.dtype, x.dtype), y.dtype);
+  return record("bceWithLogitsBackward", fresh(active.b.bceWithLogitsBackward(g, x, y, shape, dt), shape, dt), [g, x, y], null);
 }

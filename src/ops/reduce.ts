@@ -28,7 +28,7 @@ export function mean(x: Tensor, dim?: Dims, opts?: ReduceOpts): Tensor {
   const src = opts?.dtype ? P.cast(x, opts.dtype) : x;
   if (!isFloating(src.dtype)) throw new Error(`[mean] input dtype should be floating point, got ${src.dtype}; pass { dtype: "float32" }`);
   const dims = normDims(dim, x.ndim, "mean");
-  return P.div(P.sum(src, dims, opts?.keepdim ?? false), scalarLike(countOf(x, dims), src));
+  return P.mean(src, dims, opts?.keepdim ?? false);
 }
 
 export function amax(x: Tensor, dim?: Dims, opts?: { keepdim?: boolean }): Tensor {

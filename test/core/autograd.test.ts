@@ -234,8 +234,11 @@ test("custom autograd.Function: forward runs without recording, backward gets ct
   assert.equal(sawGradMode, false);
   assert.deepEqual(needs, [true, false, false]);
   assert.equal(out.gradFn!.name, "ScaledExp");
+  const node = out.gradFn!;
   out.sum().backward();
   (x.grad!.tolist() as number[]).forEach((v, i) => assert.ok(Math.abs(v - 2 * [2, 3][i] * Math.exp(i)) < 1e-12));
+  // backward without retainGraph releases the ctx and so its saved tensors
+  assert.equal(node.attrs, null);
   // no input requires grad: a plain tensor
   assert.equal(ScaledExp.apply(tensor([1], { dtype: "float64" }), y.narrow(0, 0, 1), 1).gradFn, null);
   class Bad extends autograd.Function {

@@ -238,21 +238,19 @@ const cases: Case[] = [
 ];
 
 // Primitives added by fused fast paths: checked here so that a new primitive cannot skip the gradient check.
-const fused: Case[] = [];
-const PX = P as unknown as Record<string, (...a: (Tensor | null)[]) => Tensor>;
-if (typeof PX.linear === "function") {
-  fused.push({ name: "linear primitive with bias", fn: (x, w, b) => PX.linear(x, w, b), inputs: () => [R(2, 3, 4), R(5, 4), R(5)] });
-  fused.push({ name: "linear primitive no bias 1d", fn: (x, w) => PX.linear(x, w, null), inputs: () => [R(4), R(2, 4)] });
-  fused.push({ name: "linear primitive strided weight and bias", fn: (x, w, b) => PX.linear(x.t(), w.t(), b.slice(0, 0, null, 2)), inputs: () => [R(4, 3), R(4, 5), R(10)] });
+const fused: Case[] = [
+  { name: "linear primitive with bias", fn: (x, w, b) => P.linear(x, w, b), inputs: () => [R(2, 3, 4), R(5, 4), R(5)] },
+  { name: "linear primitive no bias 1d", fn: (x, w) => P.linear(x, w, null), inputs: () => [R(4), R(2, 4)] },
+  { name: "linear primitive strided weight and bias", fn: (x, w, b) => P.linear(x.t(), w.t(), b.slice(0, 0, null, 2)), inputs: () => [R(4, 3), R(4, 5), R(10)] },
   // regression: leading dims that do not merge (transposed / expanded batch) threw instead of copying
-  fused.push({ name: "linear primitive transposed batch", fn: (x, w, b) => PX.linear(x.transpose(0, 1), w, b), inputs: () => [R(3, 2, 4), R(5, 4), R(5)] });
-  fused.push({ name: "linear primitive expanded batch", fn: (x, w) => PX.linear(x.expand(3, 2, 4), w, null), inputs: () => [R(2, 4), R(5, 4)] });
+  { name: "linear primitive transposed batch", fn: (x, w, b) => P.linear(x.transpose(0, 1), w, b), inputs: () => [R(3, 2, 4), R(5, 4), R(5)] },
+  { name: "linear primitive expanded batch", fn: (x, w) => P.linear(x.expand(3, 2, 4), w, null), inputs: () => [R(2, 4), R(5, 4)] },
   // regression: backward used reshape(-1, 0), which is ambiguous for an empty feature dim
-  fused.push({ name: "linear primitive zero in-features", fn: (x, w, b) => PX.linear(x, w, b), inputs: () => [R(2, 3, 0), R(5, 0), R(5)] });
-}
-if (typeof PX.bceWithLogits === "function") {
-  fused.push({ name: "bceWithLogits primitive", fn: (x, y) => PX.bceWithLogits(x, y), inputs: () => [R(2, 3), U([2, 3], 0, 1)] });
-}
+  { name: "linear primitive zero in-features", fn: (x, w, b) => P.linear(x, w, b), inputs: () => [R(2, 3, 0), R(5, 0), R(5)] },
+  { name: "bceWithLogits primitive", fn: (x, y) => P.bceWithLogits(x, y), inputs: () => [R(2, 3), U([2, 3], 0, 1)] },
+  { name: "reluBackward primitive (broadcast g)", fn: (g, y) => P.reluBackward(g, y), inputs: () => [R(3), R(2, 3)] },
+  { name: "bceWithLogitsBackward primitive (broadcast g)", fn: (g, x, y) => P.bceWithLogitsBackward(g, x, y), inputs: () => [R(1, 3), R(2, 3), U([2, 3], 0, 1)] },
+];
 const all = [...cases, ...fused];
 
 for (const c of all) {

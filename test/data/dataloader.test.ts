@@ -262,6 +262,23 @@ describe("samplers", () => {
     assert.equal(s.length, 7);
   });
 
+  test("RandomSampler reuses one order buffer across passes, but two passes at once get their own orders", () => {
+    const s = new RandomSampler({ length: 50 }, { generator: new Generator(3) });
+    const a = s[Symbol.iterator]();
+    const firstOfA = [a.next().value as number];
+    const b = [...s]; // a second pass while the first is still running
+    for (let r = a.next(); !r.done; r = a.next()) firstOfA.push(r.value);
+    const sorted = (xs: number[]) => xs.slice().sort((x, y) => x - y);
+    const all = Array.from({ length: 50 }, (_, i) => i);
+    assert.deepEqual(sorted(firstOfA), all, "the interrupted pass still yields a permutation");
+    assert.deepEqual(sorted(b), all);
+    assert.notDeepEqual(firstOfA, b);
+    // sequential passes keep following the generator's randperm stream
+    const g = new Generator(3);
+    const s2 = new RandomSampler({ length: 50 }, { generator: new Generator(3) });
+    for (let e = 0; e < 3; e++) assert.deepEqual([...s2], Array.from(randperm(50, { generator: g }).toTypedArray()));
+  });
+
   test("BatchSampler groups any sampler's indices, keeping or dropping the short tail", () => {
     const custom: Sampler = { length: 5, *[Symbol.iterator]() { yield* [4, 3, 2, 1, 0]; } };
     assert.deepEqual([...new BatchSampler(custom, 2, false)], [[4, 3], [2, 1], [0]]);

@@ -30,8 +30,10 @@ function mapBinary(a: View, b: View, shape: readonly number[], dtype: DType, k: 
   const an = numelOf(a.shape), bn = numelOf(b.shape);
   const aFlat = an === n && isContiguous(a.shape, a.strides);
   const bFlat = bn === n && isContiguous(b.shape, b.strides);
-  if ((aFlat || an === 1) && (bFlat || bn === 1) && (an === n || bn === n || n === 1)) {
-    k(out, 0, a.buf, a.offset, an === 1 ? 0 : 1, b.buf, b.offset, bn === 1 ? 0 : 1, n);
+  // one value (numel 1, or expanded from one with all strides 0, as sum's gradient is)
+  const aOne = isOneValue(a), bOne = isOneValue(b);
+  if ((aFlat || aOne) && (bFlat || bOne)) {
+    k(out, 0, a.buf, a.offset, aOne ? 0 : 1, b.buf, b.offset, bOne ? 0 : 1, n);
     return out;
   }
   // one operand full and contiguous, the other a contiguous trailing block repeated (a bias row)
@@ -51,6 +53,35 @@ function mapBinary(a: View, b: View, shape: readonly number[], dtype: DType, k: 
     oi += len;
   });
   return out;
+}
+
+type TRow = (o: Storage, oi: number, a: Storage, ai: number, as: number, b: Storage, bi: number, bs: number, c: Storage, ci: number, cs: number, n: number) => void;
+
+function map3(a: View, b: View, c: View, shape: readonly number[], dtype: DType, k: TRow): Storage {
+  const n = numelOf(shape);
+  const out = allocStorage(dtype, n);
+  if (n === 0) return out;
+  const step = (v: View) => (isOneValue(v) ? 0 : numelOf(v.shape) === n && isContiguous(v.shape, v.strides) ? 1 : -1);
+  const sa = step(a), sb = step(b), sc = step(c);
+  if (sa >= 0 && sb >= 0 && sc >= 0) {
+    k(out, 0, a.buf, a.offset, sa, b.buf, b.offset, sb, c.buf, c.offset, sc, n);
+    return out;
+  }
+  const as = broadcastStrides(a.shape, a.strides, shape);
+  const bs = broadcastStrides(b.shape, b.strides, shape);
+  const cs = broadcastStrides(c.shape, c.strides, shape);
+  let oi = 0;
+  forEachRow(shape, [as, bs, cs], [a.offset, b.offset, c.offset], (offs, len, inner) => {
+    k(out, oi, a.buf, offs[0], inner[0], b.buf, offs[1], inner[1], c.buf, offs[2], inner[2], len);
+    oi += len;
+  });
+  return out;
+}
+
+/** Whether every element of the view is the same storage element (numel 1, or broadcast from one). */
+function isOneValue(v: View): boolean {
+  for (let i = 0; i < v.shape.length; i++) if (v.shape[i] !== 1 && v.strides[i] !== 0) return false;
+  return true;
 }
 
 /** Whether `s`, without leading 1s, equals the trailing dims of `full` (so it repeats as a block). */
@@ -86,30 +117,33 @@ export function copyInto(dst: Storage, dstOff: number, dstStrides: readonly numb
   });
 }
 
-let acc = new Float64Array(64);
-
-/** out[oi..] (M, N) = a (M, K) @ b (K, N) read through the last two strides of a and b, accumulating in double. */
+/**
+ * out[oi..] (M, N) = a (M, K) @ b (K, N), read through the last two strides of a and b: dot products four
+ * columns at a time with double accumulators. NOTE: for the seed's tiny shapes (K = 1..16) loop setup is the
+ * cost, and this form beat a row-streaming (i-k-j) loop 2-3x; strided (transposed) operands need no copy.
+ */
 function gemm(out: Storage, oi: number, a: View, ao: number, b: View, bo: number, M: number, N: number, K: number): void {
   const nd = a.strides.length;
   const as0 = a.strides[nd - 2], as1 = a.strides[nd - 1], bs0 = b.strides[nd - 2], bs1 = b.strides[nd - 1];
   const ab = a.buf, bb = b.buf;
-  if (bs1 === 1) {
-    if (acc.length < N) acc = new Float64Array(N);
-    for (let m = 0; m < M; m++, oi += N) {
-      const arow = ao + m * as0;
-      acc.fill(0, 0, N);
-      for (let k = 0; k < K; k++) {
-        const av = ab[arow + k * as1];
-        const brow = bo + k * bs0;
-        for (let n = 0; n < N; n++) acc[n] += av * bb[brow + n];
-      }
-      for (let n = 0; n < N; n++) out[oi + n] = acc[n];
-    }
-    return;
-  }
   for (let m = 0; m < M; m++, oi += N) {
     const arow = ao + m * as0;
-    for (let n = 0; n < N; n++) {
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0, ai = arow, bi = bo + n * bs1; k < K; k++, ai += as1, bi += bs0) {
+        const av = ab[ai];
+        s0 += av * bb[bi];
+        s1 += av * bb[bi + bs1];
+        s2 += av * bb[bi + 2 * bs1];
+        s3 += av * bb[bi + 3 * bs1];
+      }
+      out[oi + n] = s0;
+      out[oi + n + 1] = s1;
+      out[oi + n + 2] = s2;
+      out[oi + n + 3] = s3;
+    }
+    for (; n < N; n++) {
       let s = 0;
       for (let k = 0, ai = arow, bi = bo + n * bs1; k < K; k++, ai += as1, bi += bs0) s += ab[ai] * bb[bi];
       out[oi + n] = s;
@@ -280,27 +314,15 @@ export const jsBackend: Backend = {
       o[oi + i] = (1 - y[yi]) * v + (v < 0 ? -v : 0) + Math.log1p(Math.exp(-Math.abs(v)));
     }
   }),
-  where(c, a, b, shape, dtype) {
-    const n = numelOf(shape);
-    const out = allocStorage(dtype, n);
-    const flat = (v: View) => { const m = numelOf(v.shape); return m === 1 ? 0 : m === n && isContiguous(v.shape, v.strides) ? 1 : -1; };
-    const fc = flat(c), fa = flat(a), fb = flat(b);
-    if (fc >= 0 && fa >= 0 && fb >= 0) {
-      const cb = c.buf, ab = a.buf, bb = b.buf;
-      for (let i = 0, ci = c.offset, ai = a.offset, bi = b.offset; i < n; i++, ci += fc, ai += fa, bi += fb) out[i] = cb[ci] ? ab[ai] : bb[bi];
-      return out;
-    }
-    const cs = broadcastStrides(c.shape, c.strides, shape);
-    const as = broadcastStrides(a.shape, a.strides, shape);
-    const bs = broadcastStrides(b.shape, b.strides, shape);
-    let oi = 0;
-    forEachRow(shape, [cs, as, bs], [c.offset, a.offset, b.offset], (offs, len, inner) => {
-      let ci = offs[0], ai = offs[1], bi = offs[2];
-      const cb = c.buf, ab = a.buf, bb = b.buf;
-      for (let i = 0; i < len; i++, ci += inner[0], ai += inner[1], bi += inner[2]) out[oi++] = cb[ci] ? ab[ai] : bb[bi];
-    });
-    return out;
-  },
+  where: (c, a, b, shape, dtype) => map3(c, a, b, shape, dtype, (o, oi, x, xi, xs, y, yi, ys, z, zi, zs, n) => {
+    for (let i = 0; i < n; i++, xi += xs, yi += ys, zi += zs) o[oi + i] = x[xi] ? y[yi] : z[zi];
+  }),
+  reluBackward: (a, b, s, d) => mapBinary(a, b, s, d, (o, oi, g, gi, gs, y, yi, ys, n) => {
+    for (let i = 0; i < n; i++, gi += gs, yi += ys) o[oi + i] = y[yi] > 0 ? g[gi] : 0;
+  }),
+  bceWithLogitsBackward: (g, x, y, shape, dtype) => map3(g, x, y, shape, dtype, (o, oi, a, ai, as, b, bi, bs, c, ci, cs, n) => {
+    for (let i = 0; i < n; i++, ai += as, bi += bs, ci += cs) o[oi + i] = a[ai] * (1 / (1 + Math.exp(-b[bi])) - c[ci]);
+  }),
 
   sum: (x, dims, d) => reduce(x, dims, d, sumR),
   prod: (x, dims, d) => reduce(x, dims, d, prodR),

@@ -57,7 +57,8 @@ export function forEachRow(
     row(offs, n, inner);
     return;
   }
-  const idx = new Array<number>(nd - 1).fill(0);
+  const idx: number[] = [];
+  for (let d = 0; d < nd - 1; d++) idx.push(0);
   const rows = total / n;
   for (let r = 0; r < rows; r++) {
     row(offs, n, inner);

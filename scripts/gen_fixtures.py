@@ -208,15 +208,6 @@ def op_logsumexp(xs, a):
     return torch.logsumexp(x, dim=_dim(a), keepdim=a["keepdim"])
 
 
-def op_amax(fn):
-    def f(xs, a):
-        x = xs[0]
-        if a.get("dim") is None:
-            return fn(x)
-        return fn(x, dim=_dim(a), keepdim=a["keepdim"])
-    return f
-
-
 def op_varstd(fn):
     def f(xs, a):
         x = xs[0]
@@ -304,8 +295,8 @@ OPS = {
     "sum": red_generic(torch.sum),
     "mean": red_generic(torch.mean),
     "prod": op_prod,
-    "amax": op_amax(torch.amax),
-    "amin": op_amax(torch.amin),
+    "amax": red_generic(torch.amax),
+    "amin": red_generic(torch.amin),
     "logsumexp": op_logsumexp,
     "var": op_varstd(torch.var),
     "std": op_varstd(torch.std),

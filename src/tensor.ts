@@ -1,6 +1,6 @@
 // Tensor: strided storage, dtype and autograd state; methods are one-line delegations to src/ops/.
 import { allocStorage, checkDType, dtypeOfStorage, isFloating, type DType, type Storage } from "./dtype.js";
-import { contiguousStrides, fmtShape, normDim, numelOf, shapeFromArgs } from "./shape.js";
+import { contiguousStrides, fmtShape, normDim, numelOf, shapeFromArgs, mapDims } from "./shape.js";
 import type { Node } from "./autograd/node.js";
 import { gradMode } from "./autograd/grad_mode.js";
 import { runBackward } from "./autograd/engine.js";
@@ -34,6 +34,8 @@ export class Tensor {
   requiresGrad = false;
   /** True once retainGrad() asked a non-leaf to keep its gradient. */
   retainsGrad = false;
+  /** Set by nn.Parameter: a tensor that a Module owns and trains. */
+  isParameter = false;
 
   constructor(
     /** Backing storage, shared between views. */
@@ -80,7 +82,7 @@ export class Tensor {
     };
     return build(0);
   }
-  toString(): string { return formatTensor(this); }
+  toString(): string { return this.isParameter ? `Parameter containing:\n${formatTensor(this)}` : formatTensor(this); }
   [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
 
   // ---- autograd ------------------------------------------------------------------------------------
@@ -222,7 +224,7 @@ export class Tensor {
   t(): Tensor { return M.t(this); }
   /** Transpose of the last two dims (a view). */
   get mT(): Tensor { return M.transpose(this, -2, -1); }
-  get T(): Tensor { return this.ndim < 2 ? this : M.permute(this, this.shape.map((_, i) => this.ndim - 1 - i)); }
+  get T(): Tensor { return this.ndim < 2 ? this : M.permute(this, mapDims(this.shape, (_, i) => this.ndim - 1 - i)); }
   expand(...shape: number[] | [number[]]): Tensor { return M.expand(this, shapeFromArgs(shape, "expand")); }
   expandAs(o: Tensor): Tensor { return M.expand(this, o.shape); }
   broadcastTo(...shape: number[] | [number[]]): Tensor { return M.expand(this, shapeFromArgs(shape, "broadcastTo")); }

@@ -4,6 +4,7 @@ import type { Node } from "./node.js";
 import type { Tensor } from "../tensor.js";
 import * as P from "../ops/primitives.js";
 import { scalarLike, sumToShape, zerosLike } from "../ops/helpers.js";
+import { mapDims } from "../shape.js";
 
 type Rule = (g: Tensor, n: Node) => (Tensor | null)[];
 
@@ -19,7 +20,7 @@ function reduceBack(g: Tensor, n: Node): Tensor {
   // g has the reduced shape; put back the reduced dims as size 1, then broadcast over the input.
   const x = x0(n);
   const { dims, keepdim } = n.attrs as { dims: number[]; keepdim: boolean };
-  return keepdim ? g : g.reshape(x.shape.map((s, d) => (dims.includes(d) ? 1 : s)));
+  return keepdim ? g : g.reshape(mapDims(x.shape, (s, d) => (dims.includes(d) ? 1 : s)));
 }
 
 function extremumBack(g: Tensor, n: Node): (Tensor | null)[] {
@@ -120,7 +121,7 @@ export const rules = {
   view: (g, n) => [g.reshape(x0(n).shape)],
   permute: (g, n) => {
     const perm = n.attrs as number[];
-    const inv = perm.map(() => 0);
+    const inv = mapDims(perm, () => 0);
     perm.forEach((p, i) => (inv[p] = i));
     return [g.permute(inv)];
   },
@@ -144,7 +145,7 @@ export const rules = {
   scatterAdd: (g, n) => {
     const src = n.inputs[2];
     const gs = P.gather(g, n.attrs as number, x1(n));
-    return [g, null, gs.shape.every((s, d) => s === src.shape[d]) ? gs : P.pad(gs, src.shape, src.shape.map(() => 0), src.shape.map(() => 1), 0)];
+    return [g, null, gs.shape.every((s, d) => s === src.shape[d]) ? gs : P.pad(gs, src.shape, mapDims(src.shape, () => 0), mapDims(src.shape, () => 1), 0)];
   },
   // d/da (a @ b) = g @ b^T; d/db = a^T @ g
   matmul: (g, n) => [

@@ -5,30 +5,19 @@ import { fmtShape } from "../shape.js";
 import { noGrad } from "../autograd/grad_mode.js";
 import { describe } from "./helpers.js";
 
-class ParameterTensor extends Tensor {
-  constructor(data: Tensor, requiresGrad: boolean) {
-    // shares data's storage, as torch.nn.Parameter does, but starts a fresh leaf
-    super(data.buf, data.shape.slice(), data.strides.slice(), data.offset, data.dtype);
-    if (requiresGrad) this.requiresGrad_(true);
-  }
-
-  override toString(): string {
-    return `Parameter containing:\n${super.toString()}`;
-  }
-}
-
 /** A tensor that a Module registers as a trainable parameter (a leaf that requires grad by default). */
-export type Parameter = ParameterTensor;
+export type Parameter = Tensor;
 
 /** `Parameter(t)` and `new Parameter(t)` both work, as `nn.Parameter(t)` in PyTorch; `instanceof` works too. */
 export interface ParameterConstructor {
   new (data: Tensor, requiresGrad?: boolean): Parameter;
   (data: Tensor, requiresGrad?: boolean): Parameter;
-  readonly prototype: Parameter;
 }
 
 /**
  * Wrap a tensor as a parameter: same storage, a leaf, `requiresGrad` true unless told otherwise.
+ * NOTE: a parameter is a plain Tensor flagged `isParameter`, not a subclass: a subclass gives V8 a second
+ * object shape for every op to handle, and code optimised before the first parameter arrived deoptimised.
  * @example
  * class Scale extends nn.Module {
  *   s = nn.Parameter(ones([1]));
@@ -37,9 +26,13 @@ export interface ParameterConstructor {
  */
 export const Parameter = function Parameter(data: Tensor, requiresGrad = true): Parameter {
   if (!(data instanceof Tensor)) throw new Error(`[Parameter] expected a Tensor, got ${describe(data)}`);
-  return new ParameterTensor(data, requiresGrad);
+  // shares data's storage, as torch.nn.Parameter does, but starts a fresh leaf
+  const p = new Tensor(data.buf, data.shape.slice(), data.strides.slice(), data.offset, data.dtype);
+  p.isParameter = true;
+  if (requiresGrad) p.requiresGrad_(true);
+  return p;
 } as unknown as ParameterConstructor;
-(Parameter as { prototype: unknown }).prototype = ParameterTensor.prototype;
+Object.defineProperty(Parameter, Symbol.hasInstance, { value: (v: unknown) => v instanceof Tensor && v.isParameter });
 
 export interface LoadStateDictResult { missingKeys: string[]; unexpectedKeys: string[] }
 

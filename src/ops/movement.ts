@@ -1,7 +1,7 @@
 // Shape and layout ops: views on strided storage where possible (reshape, permute, slicing), copies otherwise.
 import * as P from "./primitives.js";
 import { Tensor } from "../tensor.js";
-import { contiguousStrides, fmtShape, normDim, numelOf } from "../shape.js";
+import { contiguousStrides, fmtShape, normDim, numelOf, mapDims } from "../shape.js";
 import { isContiguous } from "../backend/js/strided.js";
 
 /**
@@ -10,7 +10,7 @@ import { isContiguous } from "../backend/js/strided.js";
  */
 function viewStrides(shape: readonly number[], strides: readonly number[], newShape: readonly number[]): number[] | null {
   if (shape.length === 0 || numelOf(shape) === 0) return contiguousStrides(newShape);
-  const out = newShape.map(() => 0);
+  const out = mapDims(newShape, () => 0);
   let viewD = newShape.length - 1;
   let chunkBase = strides[strides.length - 1];
   let tensorNumel = 1, viewNumel = 1;
@@ -80,7 +80,7 @@ export function contiguous(x: Tensor): Tensor {
 
 export function permute(x: Tensor, dims: number[]): Tensor {
   if (dims.length !== x.ndim) throw new Error(`[permute] number of dims ${dims.length} does not match input ${fmtShape(x.shape)}`);
-  const perm = dims.map((d) => normDim(d, x.ndim, "permute"));
+  const perm = mapDims(dims, (d) => normDim(d, x.ndim, "permute"));
   if (new Set(perm).size !== perm.length) throw new Error(`[permute] repeated dim in [${dims.join(", ")}]`);
   return P.permute(x, perm);
 }
@@ -139,7 +139,7 @@ export function expand(x: Tensor, shape: number[]): Tensor {
   for (const v of shape) {
     if (!Number.isInteger(v) || v < -1) throw new Error(`[expand] invalid size ${v} in ${fmtShape(shape)} (input ${fmtShape(x.shape)})`);
   }
-  const s = shape.map((v, i) => (v === -1 ? (i < off ? NaN : x.shape[i - off]) : v));
+  const s = mapDims(shape, (v, i) => (v === -1 ? (i < off ? NaN : x.shape[i - off]) : v));
   if (s.some((v) => Number.isNaN(v))) throw new Error(`[expand] -1 is not allowed in a leading, non-existing dimension: ${fmtShape(shape)}`);
   if (off === 0 && s.every((v, i) => v === x.shape[i])) return x;
   return P.expand(x, s);
@@ -169,7 +169,7 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
   const e = end === undefined || end === null ? size : clampIdx(end);
   const len = e > s ? Math.ceil((e - s) / step) : 0;
   if (s === 0 && len === size && step === 1) return x;
-  const starts = x.shape.map(() => 0), steps = x.shape.map(() => 1), shape = x.shape.slice();
+  const starts = mapDims(x.shape, () => 0), steps = mapDims(x.shape, () => 1), shape = x.shape.slice();
   starts[d] = s;
   steps[d] = step;
   shape[d] = len;
@@ -184,7 +184,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
     throw new Error(`[select] index ${index} is out of range for dim ${d} with size ${size} (input ${fmtShape(x.shape)})`);
   }
   const i = index < 0 ? index + size : index;
-  const starts = x.shape.map(() => 0), steps = x.shape.map(() => 1), shape = x.shape.slice();
+  const starts = mapDims(x.shape, () => 0), steps = mapDims(x.shape, () => 1), shape = x.shape.slice();
   starts[d] = i;
   shape[d] = 1;
   return squeeze(P.region(x, starts, steps, shape), d);
@@ -266,7 +266,7 @@ export function pad(x: Tensor, pads: number[], opts?: { mode?: "constant"; value
     throw new Error(`[pad] pad length ${pads.length} must be even and at most 2 * ndim (input ${fmtShape(x.shape)})`);
   }
   let src = x;
-  const start = x.shape.map(() => 0);
+  const start = mapDims(x.shape, () => 0);
   const shape = x.shape.slice();
   for (let i = 0; i < pads.length / 2; i++) {
     const d = x.ndim - 1 - i;
@@ -283,7 +283,7 @@ export function pad(x: Tensor, pads: number[], opts?: { mode?: "constant"; value
     start[d] = before;
     shape[d] = src.shape[d] + before + after;
   }
-  return P.pad(src, shape, start, x.shape.map(() => 1), opts?.value ?? 0);
+  return P.pad(src, shape, start, mapDims(x.shape, () => 1), opts?.value ?? 0);
 }
 
 export function repeat(x: Tensor, reps: number[]): Tensor {
@@ -294,7 +294,7 @@ export function repeat(x: Tensor, reps: number[]): Tensor {
   // (r0, s0, r1, s1, ...) by expanding an interleaved view, then merging pairs
   const inter: number[] = [], expanded: number[] = [];
   src.shape.forEach((s, i) => { inter.push(1, s); expanded.push(reps[i], s); });
-  return reshape(expand(reshape(src, inter), expanded), src.shape.map((s, i) => s * reps[i]));
+  return reshape(expand(reshape(src, inter), expanded), mapDims(src.shape, (s, i) => s * reps[i]));
 }
 
 export function flip(x: Tensor, dims: number[]): Tensor {
@@ -314,7 +314,7 @@ export function flip(x: Tensor, dims: number[]): Tensor {
 function indexSelectImpl(x: Tensor, d: number, index: Tensor): Tensor {
   const shape = x.shape.slice();
   shape[d] = index.shape[0];
-  const view = x.shape.map((_, i) => (i === d ? index.shape[0] : 1));
+  const view = mapDims(x.shape, (_, i) => (i === d ? index.shape[0] : 1));
   return P.gather(x, d, expand(reshape(index, view), shape));
 }
 export { indexSelectImpl };

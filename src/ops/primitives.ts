@@ -6,7 +6,7 @@ import { gradMode } from "../autograd/grad_mode.js";
 import { Node, type GradRule } from "../autograd/node.js";
 import { rules } from "../autograd/grad_rules.js";
 import { allocStorage, isFloating, promoteTypes, resultType, type DType } from "../dtype.js";
-import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual } from "../shape.js";
+import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual, mapDims } from "../shape.js";
 import { Tensor } from "../tensor.js";
 
 export type PrimName = keyof typeof rules;
@@ -111,7 +111,7 @@ function reduction(name: PrimName, k: Sel<ReduceKernel>) {
       }
     }
     const buf = k(active.b)(x, dims, dt);
-    const shape = keepdim ? x.shape.map((s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
+    const shape = keepdim ? mapDims(x.shape, (s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
     return record(name, fresh(buf, shape, dt), [x], { dims, keepdim });
   };
 }
@@ -124,7 +124,7 @@ export function mean(x: Tensor, dims: number[], keepdim: boolean): Tensor {
   for (const d of dims) count *= x.shape[d];
   const buf = active.b.sum(x, dims, x.dtype);
   for (let i = 0; i < buf.length; i++) buf[i] /= count;
-  const shape = keepdim ? x.shape.map((s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
+  const shape = keepdim ? mapDims(x.shape, (s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
   return record("mean", fresh(buf, shape, x.dtype), [x], { dims, keepdim, count });
 }
 export const prod = reduction("prod", (b) => b.prod);
@@ -141,7 +141,7 @@ function argReduce(x: Tensor, dim: number, keepdim: boolean, isMax: boolean): Te
   const op = isMax ? "argmax" : "argmin";
   if (x.shape[dim] === 0) throw new Error(`[${op}] cannot reduce over dim ${dim} of size 0 (input shape ${fmtShape(x.shape)})`);
   const buf = isMax ? active.b.argmax(x, dim) : active.b.argmin(x, dim);
-  const shape = keepdim ? x.shape.map((s, d) => (d === dim ? 1 : s)) : x.shape.filter((_, d) => d !== dim);
+  const shape = keepdim ? mapDims(x.shape, (s, d) => (d === dim ? 1 : s)) : x.shape.filter((_, d) => d !== dim);
   return fresh(buf, shape, "int32");
 }
 
@@ -163,13 +163,13 @@ export function view(x: Tensor, shape: number[], strides: number[]): Tensor {
 }
 
 export function permute(x: Tensor, perm: number[]): Tensor {
-  const t = new Tensor(x.buf, perm.map((p) => x.shape[p]), perm.map((p) => x.strides[p]), x.offset, x.dtype);
+  const t = new Tensor(x.buf, mapDims(perm, (p) => x.shape[p]), mapDims(perm, (p) => x.strides[p]), x.offset, x.dtype);
   return record("permute", t, [x], perm);
 }
 
 export function expand(x: Tensor, shape: number[]): Tensor {
   const off = shape.length - x.ndim;
-  const strides = shape.map((s, i) => {
+  const strides = mapDims(shape, (s, i) => {
     if (i < off) return 0;
     const d = x.shape[i - off];
     if (d === s) return x.strides[i - off];
@@ -182,7 +182,7 @@ export function expand(x: Tensor, shape: number[]): Tensor {
 /** The view x[start[d] :: step[d]] with `shape` elements along each dim d. */
 export function region(x: Tensor, start: number[], step: number[], shape: number[]): Tensor {
   let off = x.offset;
-  const strides = x.strides.map((s, d) => { off += start[d] * s; return s * step[d]; });
+  const strides = mapDims(x.strides, (s, d) => { off += start[d] * s; return s * step[d]; });
   return record("region", new Tensor(x.buf, shape, strides, off, x.dtype), [x], { start, step });
 }
 

@@ -3,7 +3,7 @@ import * as P from "./primitives.js";
 import { scalarLike } from "./helpers.js";
 import { Tensor } from "../tensor.js";
 import { isFloating, type DType } from "../dtype.js";
-import { normDim, normDims } from "../shape.js";
+import { normDim, normDims, mapDims } from "../shape.js";
 
 export type Dims = number | number[] | null | undefined;
 export interface ReduceOpts { keepdim?: boolean; dtype?: DType }
@@ -65,7 +65,7 @@ export function argmin(x: Tensor, dim?: number | null, opts?: { keepdim?: boolea
 }
 /** The index into the flattened input; with keepdim every dim is kept as size 1, as torch.argmax(dim=None). */
 function flatArg(x: Tensor, i: Tensor, opts?: { keepdim?: boolean }): Tensor {
-  return opts?.keepdim ? i.reshape(x.shape.map(() => 1)) : i;
+  return opts?.keepdim ? i.reshape(mapDims(x.shape, () => 1)) : i;
 }
 
 export interface VarOpts { keepdim?: boolean; correction?: number; unbiased?: boolean }

@@ -50,14 +50,12 @@ test("seed run: 10 epochs of Adam follow PyTorch's losses and final weights", ()
       running += loss.item();
       batches++;
     }
-    // NOTE: 320 Adam steps of float32 math accumulate rounding differences (sums in double here, in float32
-    // with a different order in PyTorch); 1e-4 relative bounds that drift, far below the loss's change per epoch.
     const rel = Math.abs(running / batches - fx.epochLosses[e]) / fx.epochLosses[e];
-    assert.ok(rel < 1e-4, `epoch ${e + 1}: loss ${running / batches} vs PyTorch ${fx.epochLosses[e]} (rel ${rel})`);
+    assert.ok(rel < 1e-5, `epoch ${e + 1}: loss ${running / batches} vs PyTorch ${fx.epochLosses[e]} (rel ${rel})`);
   }
   const state = model.stateDict();
   for (const [k, v] of Object.entries(fx.finalState)) {
-    const c = closeness(state[k], fromFixture(v), 1e-4, 1e-5);
+    const c = closeness(state[k], fromFixture(v), 1e-5, 1e-6);
     assert.ok(c <= 1, `final ${k} off by ${c}x the tolerance`);
   }
   const acc = noGrad(() => model.forward(x).gt(0).float().eq(y).float().mean().item());

@@ -1,7 +1,7 @@
 // The TypeScript reference backend: the executable specification every other backend is tested against.
 import type { Backend, View } from "../backend.js";
 import { allocStorage, type DType, type Storage } from "../../dtype.js";
-import { broadcastStrides, contiguousStrides, numelOf } from "../../shape.js";
+import { broadcastStrides, contiguousStrides, numelOf, mapDims } from "../../shape.js";
 import { coalesce, forEachRow, isContiguous } from "./strided.js";
 import { erf } from "./special.js";
 
@@ -351,7 +351,7 @@ export const jsBackend: Backend = {
     if (value !== 0) out.fill(value);
     const os = contiguousStrides(outShape);
     let off = 0;
-    const st = os.map((s, d) => { off += start[d] * s; return s * step[d]; });
+    const st = mapDims(os, (s, d) => { off += start[d] * s; return s * step[d]; });
     copyInto(out, off, st, x);
     return out;
   },

@@ -15,7 +15,7 @@ const loader = new data.DataLoader(ds, { batchSize: 16, shuffle: true });
 const epochs = Number(process.env.SOAK_EPOCHS ?? 1000);
 const mib = () => process.memoryUsage().rss / 2 ** 20;
 const detail = () => { const m = process.memoryUsage(); return `heap ${(m.heapUsed / 2 ** 20).toFixed(1)}/${(m.heapTotal / 2 ** 20).toFixed(1)} MiB, arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(1)} MiB`; };
-let ref = 0;
+let ref = 0, worst = 0;
 const t0 = performance.now();
 for (let e = 1; e <= epochs; e++) {
   let running = 0;
@@ -29,6 +29,8 @@ for (let e = 1; e <= epochs; e++) {
   if (e === 10) ref = mib();
   if (e === 10 || e % 100 === 0) {
     const rss = mib();
+    worst = Math.max(worst, Math.abs(rss / ref - 1));
     console.log(`epoch ${String(e).padStart(4)}  loss ${(running / loader.length).toFixed(5)}  rss ${rss.toFixed(1)} MiB  (${((rss / ref - 1) * 100).toFixed(1)}% vs epoch 10; ${detail()})  ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }
+console.log(`largest RSS deviation from epoch 10: ${(worst * 100).toFixed(1)}% (target: within 10%)`);

@@ -1,6 +1,6 @@
 // `npm run bench`: the seed program's wall time against PyTorch, Kiln's per-op cost, and the memory soak.
 import { spawnSync } from "node:child_process";
-import { tensor, randn, nn, noGrad } from "kiln";
+import { tensor, randn, rand, nn, optim, noGrad, jsBackend, registerBackend, setBackend, type Backend } from "kiln";
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -52,6 +52,31 @@ if (torchLoader && torchHand) {
 } else {
   console.log("pytorch                   absent (/usr/bin/python3 cannot import torch)");
 }
+
+// kernel calls per seed step, counted by a backend that wraps the reference one
+let calls = 0;
+const counting = Object.fromEntries(
+  Object.entries(jsBackend).map(([k, f]) => [k, typeof f === "function" ? (...a: unknown[]) => (calls++, (f as (...a: unknown[]) => unknown)(...a)) : f]),
+) as unknown as Backend;
+registerBackend({ ...counting, name: "counting" });
+const model = new nn.Sequential(new nn.Linear(2, 10), new nn.ReLU(), new nn.Linear(10, 1));
+const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+const crit = new nn.BCEWithLogitsLoss();
+const xb = randn(16, 2), yb = rand(16, 1).gt(0.5).float();
+const step = () => {
+  opt.zeroGrad();
+  const loss = crit.forward(model.forward(xb), yb);
+  loss.backward();
+  opt.step();
+  return loss.item();
+};
+setBackend("counting");
+for (let i = 0; i < 100; i++) step();
+setBackend("js");
+const perStep = calls / 100;
+const warmStep = perCall(step, 5000);
+console.log(`\nkernel calls per seed step: ${perStep}; warm step ${(warmStep / 1000).toFixed(1)} µs; ` +
+  `mean cost per kernel call over the whole cold run: ${((median(kiln) / 6250 / perStep) * 1e9).toFixed(0)} ns (warm: ${(warmStep / perStep).toFixed(0)} ns)`);
 
 console.log("\n# Per-op cost on seed-sized tensors (median ns per call, warm)");
 const a = randn(16, 10), b = randn(16, 10), bias = randn(10), x = randn(16, 2);

@@ -4,6 +4,8 @@ export type { DType, Storage } from "./dtype.js";
 export { Generator, manualSeed, defaultGenerator } from "./random.js";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd/grad_mode.js";
 export { setBackend, backend, registerBackend } from "./backend/active.js";
+export type { Backend, View } from "./backend/backend.js";
+export { jsBackend } from "./backend/js/js_backend.js";
 export {
   tensor, zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint, randperm,
   zerosLike, onesLike, fullLike, randLike, randnLike,

@@ -5,4 +5,3 @@ export { defaultCollate, type Collated } from "./collate.js";
 export { IndexSampler, SequentialSampler, RandomSampler, BatchSampler, type Sampler } from "./sampler.js";
 export { StandardScaler, MinMaxScaler } from "./scalers.js";
 export { parseCsv, type CsvOptions, type CsvData } from "./csv.js";
-export { readCsv } from "./csv_file.js";

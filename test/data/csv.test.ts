@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCsv, readCsv } from "../../src/data/index.js";
+import { parseCsv, readCsv } from "../../src/data/node.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const fixture = (name: string) => join(ROOT, "fixtures", "csv", name);

@@ -69,6 +69,11 @@ export function tensor(data: NestedArray | Storage | Tensor, opts?: TensorOption
     const v = flat[i];
     buf[i] = typeof v === "boolean" ? (v ? 1 : 0) : dtype === "bool" ? (v !== 0 ? 1 : 0) : v;
   }
+  if (opts?.shape) {
+    checkShape(opts.shape, "tensor");
+    if (numelOf(opts.shape) !== flat.length) throw new Error(`[tensor] shape [${opts.shape.join(", ")}] does not match ${flat.length} elements`);
+    return finish(buf, opts.shape.slice(), dtype, opts);
+  }
   return finish(buf, shape, dtype, opts);
 }
 

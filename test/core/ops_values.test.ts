@@ -481,6 +481,12 @@ test("creation functions", () => {
   assert.deepEqual(tensor(5).shape, []);
 });
 
+test("tensor(nestedArray, { shape }) takes the shape, and rejects a count that does not fit (regression)", () => {
+  assert.deepEqual(tensor([1, 2, 3, 4, 5, 6], { shape: [2, 3] }).tolist(), [[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(tensor([[1, 2], [3, 4]], { shape: [4] }).shape, [4]);
+  assert.throws(() => tensor([1, 2, 3], { shape: [2, 2] }), /^Error: \[tensor\] shape \[2, 2\] does not match 3 elements/);
+});
+
 test("randperm is a permutation; randint stays in [low, high)", () => {
   const g = new Generator(7);
   const p = randperm(50, { generator: g });

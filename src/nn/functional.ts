@@ -167,3 +167,7 @@ export function huberLoss(input: Tensor, target: Tensor, opts: { reduction?: Red
   checkOptions("huberLoss", opts, ["reduction", "delta"]);
   return huberImpl("huberLoss", input, target, checkReduction("huberLoss", opts.reduction ?? "mean"), checkDelta("huberLoss", opts.delta ?? 1));
 }
+export { conv1d, conv2d, convTranspose2d, maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool2d, interpolate } from "./functional_conv.js";
+export type { ConvFnOptions, ConvTransposeFnOptions, MaxPoolFnOptions, AvgPoolFnOptions, InterpolateOptions, InterpolateMode, PaddingMode } from "./functional_conv.js";
+export { batchNorm, layerNorm, groupNorm, rmsNorm, embedding, dropout2d } from "./functional_norm.js";
+export type { BatchNormFnOptions } from "./functional_norm.js";

@@ -7,7 +7,8 @@ import { fmtShape } from "../shape.js";
 
 export type TensorLike = Tensor | number;
 
-const bin = (f: (a: Tensor, b: Tensor) => Tensor) => (a: TensorLike, b: TensorLike): Tensor => f(asTensor(a, b), asTensor(b, a));
+// NOTE: these are functions, not `const x = P.x` aliases: a module-level read of a primitive runs at load
+// time and hits the primitives module mid-evaluation when the import cycle is entered from a deep module.
 
 /** a + alpha * b, broadcasting. @example add(tensor([1, 2]), 1) */
 export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
@@ -19,7 +20,7 @@ export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
   const alpha = opts?.alpha;
   return P.sub(asTensor(a, b), alpha === undefined || alpha === 1 ? asTensor(b, a) : mul(b, alpha));
 }
-export const mul = bin(P.mul);
+export function mul(a: TensorLike, b: TensorLike): Tensor { return P.mul(asTensor(a, b), asTensor(b, a)); }
 /** True division; `roundingMode` 'floor' or 'trunc' as torch.div. */
 export function div(a: TensorLike, b: TensorLike, opts?: { roundingMode?: "floor" | "trunc" }): Tensor {
   const ta = asTensor(a, b), tb = asTensor(b, a);
@@ -41,18 +42,30 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   }
   return P.pow(ta, tb);
 }
-export const maximum = bin(P.maximum);
-export const minimum = bin(P.minimum);
-export const eq = bin(P.eq);
-export const ne = bin(P.ne);
-export const lt = bin(P.lt);
-export const le = bin(P.le);
-export const gt = bin(P.gt);
-export const ge = bin(P.ge);
+export function maximum(a: TensorLike, b: TensorLike): Tensor { return P.maximum(asTensor(a, b), asTensor(b, a)); }
+export function minimum(a: TensorLike, b: TensorLike): Tensor { return P.minimum(asTensor(a, b), asTensor(b, a)); }
+export function eq(a: TensorLike, b: TensorLike): Tensor { return P.eq(asTensor(a, b), asTensor(b, a)); }
+export function ne(a: TensorLike, b: TensorLike): Tensor { return P.ne(asTensor(a, b), asTensor(b, a)); }
+export function lt(a: TensorLike, b: TensorLike): Tensor { return P.lt(asTensor(a, b), asTensor(b, a)); }
+export function le(a: TensorLike, b: TensorLike): Tensor { return P.le(asTensor(a, b), asTensor(b, a)); }
+export function gt(a: TensorLike, b: TensorLike): Tensor { return P.gt(asTensor(a, b), asTensor(b, a)); }
+export function ge(a: TensorLike, b: TensorLike): Tensor { return P.ge(asTensor(a, b), asTensor(b, a)); }
 
-export const neg = P.neg, abs = P.abs, exp = P.exp, log = P.log, log1p = P.log1p, sqrt = P.sqrt;
-export const sin = P.sin, cos = P.cos, tanh = P.tanh, sigmoid = P.sigmoid, relu = P.relu, erf = P.erf;
-export const sign = P.sign, floor = P.floor, round = P.round;
+export function neg(x: Tensor): Tensor { return P.neg(x); }
+export function abs(x: Tensor): Tensor { return P.abs(x); }
+export function exp(x: Tensor): Tensor { return P.exp(x); }
+export function log(x: Tensor): Tensor { return P.log(x); }
+export function log1p(x: Tensor): Tensor { return P.log1p(x); }
+export function sqrt(x: Tensor): Tensor { return P.sqrt(x); }
+export function sin(x: Tensor): Tensor { return P.sin(x); }
+export function cos(x: Tensor): Tensor { return P.cos(x); }
+export function tanh(x: Tensor): Tensor { return P.tanh(x); }
+export function sigmoid(x: Tensor): Tensor { return P.sigmoid(x); }
+export function relu(x: Tensor): Tensor { return P.relu(x); }
+export function erf(x: Tensor): Tensor { return P.erf(x); }
+export function sign(x: Tensor): Tensor { return P.sign(x); }
+export function floor(x: Tensor): Tensor { return P.floor(x); }
+export function round(x: Tensor): Tensor { return P.round(x); }
 
 export function square(x: Tensor): Tensor {
   return P.mul(x, x);

@@ -171,3 +171,5 @@ export { conv1d, conv2d, convTranspose2d, maxPool1d, maxPool2d, avgPool1d, avgPo
 export type { ConvFnOptions, ConvTransposeFnOptions, MaxPoolFnOptions, AvgPoolFnOptions, InterpolateOptions, InterpolateMode, PaddingMode } from "./functional_conv.js";
 export { batchNorm, layerNorm, groupNorm, rmsNorm, embedding, dropout2d } from "./functional_norm.js";
 export type { BatchNormFnOptions } from "./functional_norm.js";
+export { scaledDotProductAttention } from "./functional_attention.js";
+export type { ScaledDotProductAttentionOptions } from "./functional_attention.js";

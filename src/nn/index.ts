@@ -29,3 +29,12 @@ export type { EmbeddingOptions } from "./layers/embedding.js";
 export { Dropout2d } from "./layers/dropout2d.js";
 export { ModuleList, ModuleDict } from "./layers/containers.js";
 export type { ModuleDictInput } from "./layers/containers.js";
+export { MultiheadAttention, NonDynamicallyQuantizableLinear } from "./layers/attention.js";
+export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from "./layers/attention.js";
+export { TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer } from "./layers/transformer.js";
+export type {
+  TransformerActivation, TransformerLayerOptions, TransformerEncoderLayerForwardOptions, TransformerDecoderLayerForwardOptions,
+  TransformerEncoderForwardOptions, TransformerOptions, TransformerForwardOptions,
+} from "./layers/transformer.js";
+export { SinusoidalPositionalEncoding } from "./layers/positional.js";
+export type { SinusoidalPositionalEncodingOptions } from "./layers/positional.js";

@@ -38,3 +38,5 @@ export type {
 } from "./layers/transformer.js";
 export { SinusoidalPositionalEncoding } from "./layers/positional.js";
 export type { SinusoidalPositionalEncodingOptions } from "./layers/positional.js";
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from "./layers/recurrent.js";
+export type { RNNOptions, RNNBaseOptions, RNNCellOptions, RNNOutput, LSTMOutput } from "./layers/recurrent.js";

@@ -1,10 +1,26 @@
 // The active backend: every primitive calls its kernels through `active.b`.
 import type { Backend } from "./backend.js";
 import { jsBackend } from "./js/js_backend.js";
-
-export const active: { b: Backend } = { b: jsBackend };
+import { wasmBackend } from "./wasm/wasm_backend.js";
 
 const registry = new Map<string, Backend>([["js", jsBackend]]);
+if (wasmBackend) registry.set("wasm", wasmBackend);
+
+/**
+ * The backend at start-up: KILN_BACKEND (js | wasm) when set, else "wasm" where WebAssembly SIMD runs, else
+ * the "js" reference. NOTE: KILN_BACKEND=wasm without SIMD warns and falls back to "js".
+ */
+function initialBackend(): Backend {
+  const want = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.KILN_BACKEND;
+  if (want) {
+    const b = registry.get(want);
+    if (b) return b;
+    console.warn(`[KILN_BACKEND] backend '${want}' is not available here (available: ${[...registry.keys()].join(", ")}); using ${wasmBackend ? "wasm" : "js"}`);
+  }
+  return wasmBackend ?? jsBackend;
+}
+
+export const active: { b: Backend } = { b: initialBackend() };
 
 /** Register a backend so `setBackend(name)` can select it. */
 export function registerBackend(b: Backend): void {

@@ -148,7 +148,7 @@ export async function main(opts: MnistOptions = {}): Promise<MnistMetrics> {
   const t0 = performance.now();
   manualSeed(0);
   const [nTrain, nTest] = opts.quick ? [1000, 500] : [8000, 2000];
-  const epochs = opts.epochs ?? (opts.quick ? 2 : 5);
+  const epochs = opts.epochs ?? (opts.quick ? 2 : 8);
   const split = loadMnist(nTrain, nTest);
   log(`MNIST: ${nTrain} train / ${nTest} test digits (fixed order from Generator(0))`);
 

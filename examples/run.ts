@@ -3,6 +3,7 @@ const examples: Record<string, { file: string; about: string; load: () => Promis
   tabular: { file: "tabular.ts", about: "Iris: MLP classification and regression, save/load", load: () => import("./tabular.js") },
   "mnist-cnn": { file: "mnist_cnn.ts", about: "MNIST digits with a small CNN", load: () => import("./mnist_cnn.js") },
   gan: { file: "gan.ts", about: "GAN on a ring of 8 Gaussians", load: () => import("./gan.js") },
+  "names-gpt": { file: "names_gpt.ts", about: "Character-level GPT on English first names, KV-cache sampling", load: () => import("./names_gpt.js") },
 };
 
 const args = process.argv.slice(2);

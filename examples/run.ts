@@ -3,6 +3,8 @@ const examples: Record<string, { file: string; about: string; load: () => Promis
   tabular: { file: "tabular.ts", about: "Iris: MLP classification and regression, save/load", load: () => import("./tabular.js") },
   "mnist-cnn": { file: "mnist_cnn.ts", about: "MNIST digits with a small CNN", load: () => import("./mnist_cnn.js") },
   gan: { file: "gan.ts", about: "GAN on a ring of 8 Gaussians", load: () => import("./gan.js") },
+  "mnist-resnet": { file: "mnist_resnet.ts", about: "MNIST digits with a small ResNet (BasicBlocks, BatchNorm)", load: () => import("./mnist_resnet.js") },
+  spam: { file: "spam.ts", about: "SpamAssassin e-mails: tokenizer, vocabulary, embedding-bag classifier", load: () => import("./spam.js") },
   "names-gpt": { file: "names_gpt.ts", about: "Character-level GPT on English first names, KV-cache sampling", load: () => import("./names_gpt.js") },
 };
 

@@ -4,6 +4,7 @@ import type { DType } from "../../dtype.js";
 import type { Generator } from "../../random.js";
 import { empty } from "../../ops/creation.js";
 import { Module, Parameter } from "../module.js";
+import type { ConvFnOptions } from "../functional_conv.js";
 import { checkOptions } from "../helpers.js";
 import { kaimingUniform_, uniform_, _calculateFanInAndFanOut } from "../init.js";
 import {
@@ -13,12 +14,7 @@ import {
 
 type Size = number | number[];
 
-export interface ConvOptions {
-  stride?: Size;
-  /** Both sides of each spatial dim, or 'same' (output as large as the input; stride 1) or 'valid' (none). */
-  padding?: Size | "same" | "valid";
-  dilation?: Size;
-  groups?: number;
+export interface ConvOptions extends ConvFnOptions {
   bias?: boolean;
   /** How the padding is filled: zeros, or the input reflected, replicated or wrapped around. */
   paddingMode?: PaddingMode;

@@ -2,7 +2,8 @@
 // Every (peer, workload) runs in a fresh child process (bench/peers/*.ts, bench/suite_torch.py, bench/seed_torch.py,
 // examples/seed.ts) that prints one `@@RESULT {json}` line; this file runs them one after another (a 2-core machine:
 // nothing runs beside them but what else the machine is doing), prints a Markdown table, then the JSON summary.
-// All peers run on ONE thread (Kiln has no worker pool yet; tfjs-wasm has no threaded build in Node; torch.set_num_threads(1)).
+// All peers run on ONE thread (Kiln setNumThreads(1); tfjs-wasm has no threaded build in Node; torch.set_num_threads(1)),
+// except the GEMM all-threads rows: Kiln's worker pool and PyTorch on every core.
 // Env: SUITE_BUDGET_MS (default 3000: timed part of one measurement), SUITE_SLOW_MS (8000: a slower first step is
 // reported alone, cold), SUITE_PHASE_CAP_MS (25000), SEED_RUNS (3), SUITE_JS_FULL=1 (also the Kiln js backend's
 // transformer, about 35 s), SUITE_ONLY=gemm,seed,... (a subset of workloads).
@@ -119,12 +120,15 @@ const addRow = (workload: string, metric: string, dir: Dir, f: (p: PeerId) => Ce
   rows.push({ workload, metric, dir, cells: Object.fromEntries(PEERS.map((p) => [p, f(p)])) as Record<PeerId, Cell> });
 
 if (only.includes("gemm")) {
-  for (const n of GEMM_SIZES) {
-    addRow(n === GEMM_SIZES[0] ? "1. GEMM fp32, 1 thread" : "", `N=${n}, GFLOP/s`, "higher", (p) => {
-      const r = results[p].gemm, g = (r?.gemm as Record<string, { gflops: number; reps: number }> | undefined)?.[n];
-      if (!g) return missing(r);
-      return { v: g.gflops, text: fmtNum(g.gflops), note: g.reps < 3 ? `${g.reps} timed call${g.reps > 1 ? "s" : ""} (over 1 s each; warm from the smaller sizes)` : undefined };
-    });
+  for (const [key, title] of [["gemm", "1. GEMM fp32, 1 thread"], ["gemmAll", `1b. GEMM fp32, all threads (${cpus().length})`]] as const) {
+    for (const n of GEMM_SIZES) {
+      addRow(n === GEMM_SIZES[0] ? title : "", `N=${n}, GFLOP/s`, "higher", (p) => {
+        const r = results[p].gemm, g = (r?.[key] as Record<string, { gflops: number; reps: number }> | undefined)?.[n];
+        if (!g && key === "gemmAll" && r && !r.error) return { text: "n/a", note: p.startsWith("tfjs") ? "tfjs has no threaded build in Node" : "the js backend runs on one thread" };
+        if (!g) return missing(r);
+        return { v: g.gflops, text: fmtNum(g.gflops), note: g.reps < 3 ? `${g.reps} timed call${g.reps > 1 ? "s" : ""} (over 1 s each; warm from the smaller sizes)` : undefined };
+      });
+    }
   }
 }
 if (only.includes("seed")) {
@@ -168,7 +172,7 @@ const header: Record<PeerId, string> = {
 const out: string[] = [];
 out.push(`## Kiln benchmark suite — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? "CPU"}`);
 out.push("");
-out.push(`All peers on one thread, fp32, each (peer, workload) in a fresh process, run one after another; load average ${load0.map((x) => x.toFixed(1)).join(" / ")} at start, ${loadavg().map((x) => x.toFixed(1)).join(" / ")} at end; ${totalS.toFixed(0)} s in all.`);
+out.push(`All peers on one thread (but the GEMM all-threads rows), fp32, each (peer, workload) in a fresh process, run one after another; load average ${load0.map((x) => x.toFixed(1)).join(" / ")} at start, ${loadavg().map((x) => x.toFixed(1)).join(" / ")} at end; ${totalS.toFixed(0)} s in all.`);
 out.push("Cells: value (× Kiln) = the peer's speed relative to Kiln's default backend (>1: faster than Kiln); for RSS, its peak over Kiln's.");
 out.push("Rates are medians over timed windows after warm-up (a window = consecutive steps, GC included); footnotes say where fewer were timed.");
 out.push("");
@@ -195,7 +199,7 @@ const tw = results["tfjs-wasm"].transformer;
 if (tw?.note) notes.push(`tfjs-wasm transformer: ${tw.note}`);
 if (haveTorch && torchInfo) {
   const blas = String(torchInfo.blas ?? "?");
-  notes.push(`PyTorch is Debian's build (${torchInfo.version}, BLAS_INFO=${blas}${blas.includes("/blas/libblas") ? ": the netlib reference BLAS, not OpenBLAS/MKL, so its GEMM and Linear layers run far below what a pip wheel reaches; convolutions go through oneDNN" : ""}); torch.set_num_threads(1) throughout. Its seed row is bench/seed_torch.py (DataLoader).`);
+  notes.push(`PyTorch is Debian's build (${torchInfo.version}, BLAS_INFO=${blas}${blas.includes("/blas/libblas") ? ": the netlib reference BLAS, not OpenBLAS/MKL, so its GEMM and Linear layers run far below what a pip wheel reaches; convolutions go through oneDNN" : ""}); torch.set_num_threads(1) throughout but the GEMM all-threads rows. Its seed row is bench/seed_torch.py (DataLoader).`);
 } else if (!haveTorch) {
   notes.push(`PyTorch absent: ${PY} -c "import torch" failed (${(torchProbe.stderr || "").trim().split("\n").pop() ?? ""}).`);
 }

@@ -1,5 +1,6 @@
 # PyTorch as a peer of bench/suite.ts: `/usr/bin/python3 bench/suite_torch.py <gemm|mlp|cnn|transformer>` prints
-# `@@RESULT {json}` (the seed workload is bench/seed_torch.py). One thread, as the other peers.
+# `@@RESULT {json}` (the seed workload is bench/seed_torch.py). One thread, as the other peers; the GEMM workload
+# also measures all threads (torch.set_num_threads(os.cpu_count())) for the suite's all-threads rows.
 # Sizes and the timing policy mirror bench/peers/common.ts.
 import json
 import math
@@ -78,16 +79,22 @@ workload = sys.argv[1]
 g = torch.Generator().manual_seed(1234)
 
 if workload == "gemm":
-    out = {}
-    for n in [128, 256, 512, 1024]:
-        a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
-        torch.mm(a, b)
-        ms = []
-        start = now()
-        while len(ms) < 3 or (len(ms) < 30 and now() - start < min(BUDGET, 2.0)):
-            t0 = now(); torch.mm(a, b); ms.append((now() - t0) * 1e3)
-        out[n] = {"gflops": 2 * n ** 3 / (median(ms) * 1e6), "reps": len(ms)}
-    emit({"gemm": out})
+    def rates():
+        out = {}
+        for n in [64, 128, 256, 512, 1024]:
+            a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+            torch.mm(a, b)
+            ms = []
+            start = now()
+            while len(ms) < 3 or (len(ms) < 30 and now() - start < min(BUDGET, 2.0)):
+                t0 = now(); torch.mm(a, b); ms.append((now() - t0) * 1e3)
+            out[n] = {"gflops": 2 * n ** 3 / (median(ms) * 1e6), "reps": len(ms)}
+        return out
+    one = rates()
+    torch.set_num_threads(os.cpu_count() or 1)
+    threads_all, all_ = torch.get_num_threads(), rates()
+    torch.set_num_threads(1)
+    emit({"gemm": one, "gemmAll": all_, "threadsAll": threads_all})
 elif workload == "mlp":
     n, batch = 10000, 64
     x, y = torch.randn(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g)

@@ -18,7 +18,28 @@ const MODULES = {
   gemm: {
     src: "dev/kernels/gemm/gemm.ts",
     out: "src/backend/wasm/gemm_wasm.generated.ts",
-    builds: { SIMD: { enable: ["simd"] }, RELAXED_SIMD: { enable: ["simd", "relaxed-simd"] } },
+    // memory imported from JS; the *_SHARED builds take a shared one (4 GiB = the wasm32 limit) for the worker pool
+    builds: {
+      SIMD: { enable: ["simd"], importMemory: true },
+      RELAXED_SIMD: { enable: ["simd", "relaxed-simd"], importMemory: true },
+      SIMD_SHARED: { enable: ["simd", "threads"], importMemory: true, sharedMemory: true, maximumMemory: 65536 },
+      RELAXED_SIMD_SHARED: { enable: ["simd", "relaxed-simd", "threads"], importMemory: true, sharedMemory: true, maximumMemory: 65536 },
+    },
+  },
+  elementwise: {
+    src: "dev/kernels/elementwise/elementwise.ts",
+    out: "src/backend/wasm/elementwise_wasm.generated.ts",
+    builds: { SIMD: { enable: ["simd"] } },
+  },
+  optim: {
+    src: "dev/kernels/optim/optim.ts",
+    out: "src/backend/wasm/optim_wasm.generated.ts",
+    builds: { SIMD: { enable: ["simd"] } },
+  },
+  conv: {
+    src: "dev/kernels/conv/conv.ts",
+    out: "src/backend/wasm/conv_wasm.generated.ts",
+    builds: { SIMD: { enable: ["simd"] } },
   },
 };
 

@@ -7,6 +7,7 @@ export { setBackend, backend, registerBackend } from "./backend/active.js";
 export type { Backend, View } from "./backend/backend.js";
 export { jsBackend } from "./backend/js/js_backend.js";
 export { wasmBackend, wasmGemmVariant, wasmGemmConfig } from "./backend/wasm/wasm_backend.js";
+export { setNumThreads, getNumThreads } from "./backend/wasm/gemm_pool.js";
 export {
   tensor, zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint, randperm,
   zerosLike, onesLike, fullLike, randLike, randnLike,

@@ -1,6 +1,6 @@
 // Kiln as a suite peer: `tsx bench/peers/kiln.ts <workload>` (KILN_BACKEND picks the backend) prints `@@RESULT {json}`.
 // The seed workload is examples/seed.ts itself, spawned by bench/suite.ts.
-import { Generator, manualSeed, noGrad, randn, randint, matmul, arange, backend, wasmGemmVariant, nn, optim, type Tensor } from "kiln";
+import { Generator, manualSeed, noGrad, randn, randint, matmul, arange, backend, wasmGemmVariant, getNumThreads, setNumThreads, nn, optim, type Tensor } from "kiln";
 import { CNN, MLP, TRANSFORMER, emit, gemmRates, maxRssMiB, timeWindows, workloadArg } from "./common.js";
 
 manualSeed(0);
@@ -8,6 +8,9 @@ const g = new Generator(1234);
 const workload = workloadArg(process.argv.slice(2));
 let lastLoss = NaN; // the last training loss, a sanity check that the peers train the same thing
 const info = { peer: "kiln", backend: backend(), gemmVariant: backend() === "wasm" ? wasmGemmVariant() : "js" };
+// every workload on one thread like the other peers; only the GEMM workload's all-threads row uses the pool
+const allThreads = getNumThreads();
+setNumThreads(1);
 
 /** One optimizer step: zeroGrad, forward, loss, backward, step, and the loss read back as a number. */
 function trainStep(model: nn.Module, opt: optim.Optimizer, lossOf: (m: nn.Module) => Tensor): number {
@@ -19,11 +22,15 @@ function trainStep(model: nn.Module, opt: optim.Optimizer, lossOf: (m: nn.Module
 }
 
 if (workload === "gemm") {
-  const rates = gemmRates((n) => {
+  const mm = (n: number) => {
     const a = randn([n, n], { generator: g }), b = randn([n, n], { generator: g });
     return () => { noGrad(() => matmul(a, b)); };
-  });
-  emit({ ...info, gemm: rates });
+  };
+  const rates = gemmRates(mm);
+  // the js backend has no threads: its all-threads row would repeat the one-thread row
+  setNumThreads(allThreads);
+  const all = backend() === "wasm" ? { gemmAll: gemmRates(mm), threadsAll: getNumThreads() } : {};
+  emit({ ...info, gemm: rates, ...all });
 } else if (workload === "mlp") {
   const { n, inDim, hidden, classes, batch, lr } = MLP;
   const x = randn([n, inDim], { generator: g }), y = randint(0, classes, [n], { generator: g });

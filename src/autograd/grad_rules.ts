@@ -61,7 +61,8 @@ export const rules = {
   reluBackward: (g, n) => [P.reluBackward(g, x1(n)), null],
 
   add: (g) => [g, g],
-  sub: (g) => [g, g.neg()],
+  // NOTE: a broadcast subtrahend (x - mean) is reduced before negating: neg then runs on the small shape
+  sub: (g, n) => [g, n.inputs[1].requiresGrad ? sumToShape(g, x1(n).shape).neg() : null],
   mul: (g, n) => [n.inputs[0].requiresGrad ? g.mul(x1(n)) : null, n.inputs[1].requiresGrad ? g.mul(x0(n)) : null],
   // d/da a/b = 1/b; d/db a/b = -a/b^2
   div: (g, n) => [
@@ -180,4 +181,80 @@ export const rules = {
       y.requiresGrad ? gb.mul(g).neg() : null,
     ];
   },
+  // softmax: y (g - Σ g y); log-softmax: g - exp(y) Σ g, from the output y
+  softmax: (g, n) => [P.softmaxBackward(g, n.out, n.attrs.dim, n.attrs.log)],
+  // b = y (g - Σ g y): db/dg = softmaxBackward; db/dy = h (g - Σ g y) - g Σ h y.
+  // b = g - e Σ g with e = exp(y): db/dg = h - Σ h e; db/dy = -h e Σ g.
+  softmaxBackward: (h, n) => {
+    const [g, y] = n.inputs;
+    const { dim, log } = n.attrs as { dim: number; log: boolean };
+    if (log) {
+      const e = y.exp();
+      return [
+        g.requiresGrad ? h.sub(P.sum(h.mul(e), [dim], true)) : null,
+        y.requiresGrad ? h.mul(e).mul(P.sum(g, [dim], true)).neg() : null,
+      ];
+    }
+    return [
+      g.requiresGrad ? P.softmaxBackward(h, y, dim, false) : null,
+      y.requiresGrad ? h.mul(g.sub(P.sum(g.mul(y), [dim], true))).sub(g.mul(P.sum(h.mul(y), [dim], true))) : null,
+    ];
+  },
+  gelu: (g, n) => [P.geluBackward(g, x0(n), n.attrs.tanh)],
+  // b = g gelu'(x): db/dg = gelu'(x), db/dx = g gelu''(x)
+  geluBackward: (h, n) => {
+    const [g, x] = n.inputs;
+    const tanh = n.attrs.tanh as boolean;
+    return [g.requiresGrad ? P.geluBackward(h, x, tanh) : null, x.requiresGrad ? h.mul(g).mul(geluSecond(x, tanh)) : null];
+  },
+  // im2col and col2im are adjoint linear maps, so each one's gradient is the other
+  im2col: (g, n) => [P.col2im(g, x0(n).shape, n.attrs)],
+  col2im: (g, n) => [P.im2col(g, n.attrs)],
+  // each window's gradient goes to its argmax (flat per (n, c) plane), summed where windows overlap
+  maxPool2d: (g, n) => [P.maxPool2dBackward(g, n.attrs.indices, x0(n).shape)],
+  // linear in g: its adjoint reads each window's argmax back out of the gradient h (N, C, H, W)
+  maxPool2dBackward: (h, n) => {
+    const idx = n.attrs as Tensor; // (N, C, ho*wo)
+    const [N, C, H, W] = h.shape;
+    return [P.gather(h.reshape([N, C, H * W]), 2, idx).reshape(x0(n).shape)];
+  },
+  layerNorm: (g, n) => [P.layerNormBackward(g, x0(n), n.attrs.D, n.attrs.eps)],
+  layerNormBackward: (h, n) => {
+    const [g, x] = n.inputs;
+    const { D, eps } = n.attrs as { D: number; eps: number };
+    return [g.requiresGrad ? P.layerNormBackward(h, x, D, eps) : null, x.requiresGrad ? layerNormSecond(h, g, x, D, eps) : null];
+  },
 } satisfies Record<string, Rule>;
+
+/**
+ * d/dx of Σ h · layerNormBackward(g, x) per row of D. With c = x - mean(x), r = (mean(c²) + eps)^-1/2 and
+ * row sums Σ, that sum is F = r (Σhg - mean(g) Σh) - r³ P Q with P = mean(g c), Q = Σ h c; then
+ * dF/dc = -r³ c (Σhg - mean(g) Σh) / D + 3 r⁵ c P Q / D - r³ Q g / D - r³ P h, and dF/dx = dF/dc - mean(dF/dc)
+ * because c is x minus its mean.
+ */
+function layerNormSecond(h: Tensor, g: Tensor, x: Tensor, D: number, eps: number): Tensor {
+  const shape = x.shape.slice();
+  const rows = D === 0 ? 0 : x.numel() / D;
+  const [h2, g2, x2] = [h, g, x].map((t) => t.reshape(rows, D)); // (R, D)
+  const rowSum = (t: Tensor) => P.sum(t, [1], true); // (R, 1)
+  const c = x2.sub(P.mean(x2, [1], true));
+  const r = P.mean(c.square(), [1], true).add(eps).sqrt().reciprocal();
+  const r3 = r.pow(3), r5 = r.pow(5);
+  const P_ = P.mean(g2.mul(c), [1], true), Q = rowSum(h2.mul(c));
+  const t = r3.mul(rowSum(h2.mul(g2)).sub(P.mean(g2, [1], true).mul(rowSum(h2)))).neg().add(r5.mul(P_).mul(Q).mul(3)).div(D);
+  const dc = c.mul(t).sub(r3.mul(Q).div(D).mul(g2)).sub(r3.mul(P_).mul(h2));
+  return dc.sub(P.mean(dc, [1], true)).reshape(shape);
+}
+
+/**
+ * gelu''(x): exactly φ(x) (2 - x²) with φ the standard normal density; for the tanh form, with t = tanh(u),
+ * u = β (x + κx³): (1 - t²) (u' - x t u'² + x u'' / 2), u' = β (1 + 3κx²), u'' = 6βκx.
+ */
+function geluSecond(x: Tensor, tanh: boolean): Tensor {
+  const x2 = x.square();
+  if (!tanh) return x2.mul(-0.5).exp().mul(0.3989422804014327).mul(x2.rsub(2));
+  const beta = 0.7978845608028654, kappa = 0.044715;
+  const t = x.add(x2.mul(x).mul(kappa)).mul(beta).tanh();
+  const u1 = x2.mul(3 * kappa).add(1).mul(beta);
+  return t.square().rsub(1).mul(u1.sub(x.mul(t).mul(u1.square())).add(x2.mul(3 * beta * kappa)));
+}

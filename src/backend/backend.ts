@@ -14,6 +14,16 @@ export type BinaryKernel = (a: View, b: View, outShape: readonly number[], outDt
 /** Reduce over `dims` (sorted); the result has the keepdim shape. */
 export type ReduceKernel = (x: View, dims: readonly number[], outDtype: DType) => Storage;
 
+/**
+ * A sliding window over the last two dims (H, W) of an (N, C, H, W) input: kernel, stride, dilation, the
+ * padding before each dim (negative crops; the after side is implied by the output size), output size.
+ */
+export interface Window2d {
+  readonly kh: number; readonly kw: number; readonly sh: number; readonly sw: number;
+  readonly dh: number; readonly dw: number; readonly ph: number; readonly pw: number;
+  readonly ho: number; readonly wo: number;
+}
+
 export interface Backend {
   readonly name: string;
   // unary
@@ -47,4 +57,26 @@ export interface Backend {
   scatterAdd(x: View, dim: number, index: View, src: View, outDtype: DType): Storage;
   // linear algebra: a (...batch, M, K) @ b (...batch, K, N), batch dims already equal (strides may be 0)
   matmul(a: View, b: View, outShape: readonly number[], outDtype: DType): Storage;
+  // fused activations (src/backend/js/activation_kernels.ts): one pass instead of a chain of elementwise kernels
+  /** softmax (log = false) or log-softmax (log = true) of a floating x along dim; output has x's shape. */
+  softmax(x: View, dim: number, log: boolean, outDtype: DType): Storage;
+  /** The input gradient from the output y and upstream g (y's shape): y (g - Σ g y), or g - exp(y) Σ g when log. */
+  softmaxBackward(g: View, y: View, dim: number, log: boolean, outDtype: DType): Storage;
+  /** GELU of a floating x: exact (erf) or the tanh approximation. */
+  gelu(x: View, tanh: boolean, outDtype: DType): Storage;
+  /** g · gelu'(x), with g and x of the same shape. */
+  geluBackward(g: View, x: View, tanh: boolean, outDtype: DType): Storage;
+  /** (x - mean) / sqrt(var + eps) over each row of x's last D elements (biased variance). */
+  layerNorm(x: View, D: number, eps: number, outDtype: DType): Storage;
+  /** layerNorm's input gradient from the upstream g (x's shape) and the input x. */
+  layerNormBackward(g: View, x: View, D: number, eps: number, outDtype: DType): Storage;
+  // convolution and pooling windows over x (N, C, H, W); positions outside the input read as 0 (-inf for pooling)
+  /** The windows of x as columns (C*kh*kw, N*ho*wo): rows in (c, i, j) order, the batch folded into the columns. */
+  im2col(x: View, win: Window2d, outDtype: DType): Storage;
+  /** The adjoint of im2col: cols (C*kh*kw, N*ho*wo) summed back into an (N, C, H, W) = `shape` output. */
+  col2im(cols: View, shape: readonly number[], win: Window2d, outDtype: DType): Storage;
+  /** Max over each window (N, C, ho, wo), and the flat h*W + w index of the first maximum (a NaN wins; -1: window all outside). */
+  maxPool2d(x: View, win: Window2d, outDtype: DType): { values: Storage; indices: Int32Array };
+  /** maxPool2d's input gradient: g (N, C, ho, wo) added at contiguous `indices` (N, C, ho*wo; any outside [0, H*W) skipped) into zeros of `shape` (N, C, H, W). */
+  maxPool2dBackward(g: View, indices: View, shape: readonly number[], outDtype: DType): Storage;
 }

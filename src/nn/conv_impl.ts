@@ -1,11 +1,11 @@
-// The composites behind convolution, pooling and resampling (layers and nn.functional): im2col over strided views.
+// The composites behind convolution, pooling and resampling (layers and nn.functional), on the im2col and maxPool2d primitives.
 import { Tensor } from "../tensor.js";
 import { allocStorage, isFloating, type DType } from "../dtype.js";
 import { fmtShape } from "../shape.js";
+import type { Window2d } from "../backend/backend.js";
 import * as P from "../ops/primitives.js";
 import * as M from "../ops/movement.js";
 import * as L from "../ops/linalg.js";
-import * as R from "../ops/reduce.js";
 import * as I from "../ops/indexing.js";
 import { describe } from "./helpers.js";
 
@@ -105,19 +105,6 @@ function padByIndex(op: string, x: Tensor, pads: Pads, mode: Exclude<PaddingMode
   return y;
 }
 
-/**
- * The kernel windows of xp (N, C, Hp, Wp) as one tensor (N, C, kh*kw, Ho, Wo): for each kernel offset (i, j) the
- * strided view xp[:, :, i*dh :: sh, j*dw :: sw] of Ho x Wo elements, stacked in row-major kernel order.
- */
-function windows(xp: Tensor, k: Sizes, s: Sizes, d: Sizes, out: Sizes): Tensor {
-  const [N, C] = xp.shape;
-  const views: Tensor[] = [];
-  for (let i = 0; i < k[0]; i++) {
-    for (let j = 0; j < k[1]; j++) views.push(P.region(xp, [0, 0, i * d[0], j * d[1]], [1, 1, s[0], s[1]], [N, C, out[0], out[1]]));
-  }
-  return M.stack(views, 2); // (N, C, kh*kw, Ho, Wo)
-}
-
 /** Output length of a sliding window over n padded elements, as PyTorch's conv and pooling shapes. */
 function slidOut(n: number, k: number, s: number, d: number, pBefore: number, pAfter: number, ceil: boolean): number {
   const span = n + pBefore + pAfter - d * (k - 1) - 1;
@@ -128,18 +115,25 @@ function slidOut(n: number, k: number, s: number, d: number, pBefore: number, pA
 }
 
 /**
- * 2-d convolution of x (N, C, H, W) with w (O, C/groups, kh, kw), as im2col: the windows (N, C, kh*kw, Ho, Wo)
- * as columns (N, G, C/G*kh*kw, Ho*Wo), times the weight (G, O/G, C/G*kh*kw), plus bias (O).
+ * 2-d convolution of x (N, C, H, W) with w (O, C/groups, kh, kw), as im2col: the weight (G, O/G, C/G*kh*kw) times
+ * the columns (G, C/G*kh*kw, N*Ho*Wo), plus bias, gives (O, N, Ho, Wo), copied to (N, O, Ho, Wo).
+ * NOTE: with the batch in the columns each of the forward, input-gradient and weight-gradient products is one
+ * GEMM (the weight gradient's K is N*Ho*Wo, not a first layer's 9); the cost is the output copied once each way.
+ * Consumers get a contiguous output: strided elementwise ops are several times slower than the copy. The bias
+ * is added before the permute, so its gradient sums contiguous rows.
  */
 function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, stride: Sizes, pads: Pads, dil: Sizes, groups: number): Tensor {
-  const xp = padBox(x, pads, 0); // (N, C, Hp, Wp)
-  const [N, C, Hp, Wp] = xp.shape;
+  const [N, , H, W] = x.shape;
   const [O, Cg, kh, kw] = w.shape;
-  const Ho = slidOut(Hp, kh, stride[0], dil[0], 0, 0, false), Wo = slidOut(Wp, kw, stride[1], dil[1], 0, 0, false);
-  const cols = windows(xp, [kh, kw], stride, dil, [Ho, Wo]).reshape([N, groups, Cg * kh * kw, Ho * Wo]); // (N, G, Cg*K, L)
-  const wg = w.reshape([groups, O / groups, Cg * kh * kw]); // (G, O/G, Cg*K)
-  const y = L.matmul(wg, cols).reshape([N, O, Ho, Wo]); // (N, G, O/G, L) -> (N, O, Ho, Wo)
-  return b ? P.add(y, b.reshape([1, O, 1, 1])) : y;
+  const ho = slidOut(H, kh, stride[0], dil[0], pads[0], pads[1], false), wo = slidOut(W, kw, stride[1], dil[1], pads[2], pads[3], false);
+  const win: Window2d = { kh, kw, sh: stride[0], sw: stride[1], dh: dil[0], dw: dil[1], ph: pads[0], pw: pads[2], ho, wo };
+  const K = Cg * kh * kw, NL = N * ho * wo;
+  const cols = P.im2col(x, win); // (C*kh*kw, N*L)
+  const y = groups === 1
+    ? P.matmul(w.reshape([O, K]), cols) // (O, N*L)
+    : P.matmul(w.reshape([groups, O / groups, K]), cols.reshape([groups, K, NL])).reshape([O, NL]); // (G, O/G, N*L)
+  const yb = b ? P.add(y, b.reshape([O, 1])) : y;
+  return P.clone(yb.reshape([O, N, ho, wo]).permute([1, 0, 2, 3])); // (N, O, Ho, Wo)
 }
 
 /** Lift a 1-d problem (N, C, L) to 2-d (N, C, 1, L) so one implementation serves both. */
@@ -272,18 +266,16 @@ export function poolImpl(op: string, kind: "max" | "avg", nd: number, x: Tensor,
   const out = lift2(nd, poolGeometry(op, x, nd, a), 1);
   const xb = lift(nd, batched ? x : x.unsqueeze(0)); // (N, C, H, W)
   const [k, s, p, dil] = [lift2(nd, a.kernelSize, 1), lift2(nd, a.stride, 1), lift2(nd, a.padding, 0), lift2(nd, a.dilation, 1)];
-  const H = xb.shape[2], W = xb.shape[3];
-  // the after side is padded far enough for ceil mode's last window, and never less than padding
-  const after = [0, 1].map((d) => Math.max(p[d], (out[d] - 1) * s[d] + dil[d] * (k[d] - 1) + 1 - [H, W][d] - p[d]));
-  // NOTE: max pads with -inf so a padded element never wins; windows are never all padding (padding <= k/2)
-  const xp = padBox(xb, [p[0], after[0], p[1], after[1]], kind === "max" ? -Infinity : 0); // (N, C, Hp, Wp)
-  const win = windows(xp, k, s, dil, out); // (N, C, kh*kw, Ho, Wo)
+  const [N, C, H, W] = xb.shape;
+  // positions past the input (padding, and ceil mode's last window) read as 0 for avg and never win for max
+  const win: Window2d = { kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: dil[0], dw: dil[1], ph: p[0], pw: p[1], ho: out[0], wo: out[1] };
   let y: Tensor;
   if (kind === "max") {
-    // argmax picks the first maximum in row-major window order, so ties send the gradient where PyTorch does
-    y = R.maxDim(win, 2).values; // (N, C, Ho, Wo)
+    y = P.maxPool2d(xb, win); // (N, C, Ho, Wo)
   } else {
-    y = P.div(P.sum(win, [2], false), avgDivisor(x.dtype, [H, W], k, s, p, out, a.countIncludePad)); // (N, C, Ho, Wo)
+    const cols = P.im2col(xb, win).reshape([C, k[0] * k[1], N, out[0], out[1]]); // (C, kh*kw, N, Ho, Wo)
+    const sums = P.sum(cols, [1], false).permute([1, 0, 2, 3]); // (N, C, Ho, Wo)
+    y = P.div(sums, avgDivisor(x.dtype, [H, W], k, s, p, out, a.countIncludePad));
   }
   y = lower(nd, y);
   return batched ? y : y.squeeze(0);

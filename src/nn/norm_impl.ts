@@ -113,10 +113,10 @@ function trailingDims(op: string, x: Tensor, normalizedShape: number[]): number[
 /** Layer normalisation over the trailing normalizedShape dims, then the elementwise affine map. */
 export function layerNormImpl(op: string, x: Tensor, normalizedShape: number[], weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   checkFloatInput(op, x);
-  const dims = trailingDims(op, x, normalizedShape);
+  trailingDims(op, x, normalizedShape);
   checkParamShape(op, "weight", weight, normalizedShape);
   checkParamShape(op, "bias", bias, normalizedShape);
-  return affine(standardize(x, dims, eps).y, weight, bias, normalizedShape);
+  return affine(P.layerNorm(x, numelOf(normalizedShape), eps), weight, bias, normalizedShape);
 }
 
 /** Group normalisation: channels of (N, C, *) split into numGroups groups, each normalised with its spatial dims. */
@@ -128,7 +128,7 @@ export function groupNormImpl(op: string, x: Tensor, numGroups: number, weight: 
   checkParamShape(op, "weight", weight, [C]);
   checkParamShape(op, "bias", bias, [C]);
   const grouped = x.reshape([N, numGroups, (C / numGroups) * numelOf(x.shape.slice(2))]); // (N, G, C/G * spatial)
-  const y = standardize(grouped, [2], eps).y.reshape(x.shape.slice()); // (N, C, *)
+  const y = P.layerNorm(grouped, grouped.shape[2], eps).reshape(x.shape.slice()); // (N, C, *)
   return affine(y, weight, bias, mapDims(x.shape, (s, d) => (d === 1 ? C : 1)));
 }
 

@@ -113,12 +113,7 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
 
 /** GELU: exact (erf) by default, or the tanh approximation. */
 export function gelu(x: Tensor, opts?: { approximate?: "none" | "tanh" }): Tensor {
-  const half = P.mul(x, scalarLike(0.5, x));
-  if (opts?.approximate === "tanh") {
-    const inner = P.mul(P.add(x, P.mul(P.mul(P.mul(x, x), x), scalarLike(0.044715, x))), scalarLike(Math.sqrt(2 / Math.PI), x));
-    return P.mul(half, P.add(P.tanh(inner), scalarLike(1, x)));
-  }
-  return P.mul(half, P.add(P.erf(P.mul(x, scalarLike(Math.SQRT1_2, x))), scalarLike(1, x)));
+  return P.gelu(isFloating(x.dtype) ? x : P.cast(x, "float32"), opts?.approximate === "tanh");
 }
 
 export function silu(x: Tensor): Tensor {

@@ -1,7 +1,7 @@
 // THE list of primitives: every kernel call and every autograd record in Kiln goes through these functions.
 // Each validates its arguments, runs the active backend's kernel, and records its node via `record`.
 import { active } from "../backend/active.js";
-import type { Backend, BinaryKernel, ReduceKernel, UnaryKernel } from "../backend/backend.js";
+import type { Backend, BinaryKernel, ReduceKernel, UnaryKernel, Window2d } from "../backend/backend.js";
 import { gradMode } from "../autograd/grad_mode.js";
 import { Node, type GradRule } from "../autograd/node.js";
 import { rules } from "../autograd/grad_rules.js";
@@ -292,6 +292,51 @@ function rowStrides(x: Tensor): number[] | null {
   return [x.strides[nd - 2], x.strides[nd - 1]];
 }
 
+// ---- fused activations ---------------------------------------------------------------------------
+// NOTE: one kernel instead of 5-9 elementwise passes each way; attention and cross-entropy run softmax on
+// every step of a transformer, GELU runs on its widest activations.
+
+/** softmax (log = false) or log-softmax (log = true) of a floating x (ndim >= 1) along dim. */
+export function softmax(x: Tensor, dim: number, log: boolean): Tensor {
+  return record("softmax", fresh(active.b.softmax(x, dim, log, x.dtype), x.shape.slice(), x.dtype), [x], { dim, log });
+}
+
+/** The input gradient of softmax from the upstream g and the output y (same shapes), in one pass. */
+export function softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean): Tensor {
+  if (!shapesEqual(g.shape, y.shape)) throw new Error(`[softmaxBackward] gradient ${fmtShape(g.shape)} and output ${fmtShape(y.shape)} must have the same shape`);
+  const dt = promoteTypes(g.dtype, y.dtype);
+  return record("softmaxBackward", fresh(active.b.softmaxBackward(g, y, dim, log, dt), y.shape.slice(), dt), [g, y], { dim, log });
+}
+
+/** GELU of a floating x: exact, x Φ(x), or PyTorch's tanh approximation. */
+export function gelu(x: Tensor, tanh: boolean): Tensor {
+  return record("gelu", fresh(active.b.gelu(x, tanh, x.dtype), x.shape.slice(), x.dtype), [x], { tanh });
+}
+
+/** g · gelu'(x) in one pass (GELU's input gradient); g and x have the same shape. */
+export function geluBackward(g: Tensor, x: Tensor, tanh: boolean): Tensor {
+  if (!shapesEqual(g.shape, x.shape)) throw new Error(`[geluBackward] gradient ${fmtShape(g.shape)} and input ${fmtShape(x.shape)} must have the same shape`);
+  const dt = promoteTypes(g.dtype, x.dtype);
+  return record("geluBackward", fresh(active.b.geluBackward(g, x, tanh, dt), x.shape.slice(), dt), [g, x], { tanh });
+}
+
+/**
+ * Standardize each row of the last D elements of a floating x (its trailing dims, flattened): (x - mean) /
+ * sqrt(var + eps), biased variance. LayerNorm and GroupNorm apply their affine maps after it.
+ */
+export function layerNorm(x: Tensor, D: number, eps: number): Tensor {
+  const n = numelOf(x.shape);
+  if (D < 0 || (D === 0 ? n !== 0 : n % D !== 0)) throw new Error(`[layerNorm] ${D} normalized elements do not divide input ${fmtShape(x.shape)}`);
+  return record("layerNorm", fresh(active.b.layerNorm(x, D, eps, x.dtype), x.shape.slice(), x.dtype), [x], { D, eps });
+}
+
+/** layerNorm's input gradient from the upstream g and the input x (same shapes), in one pass per row. */
+export function layerNormBackward(g: Tensor, x: Tensor, D: number, eps: number): Tensor {
+  if (!shapesEqual(g.shape, x.shape)) throw new Error(`[layerNormBackward] gradient ${fmtShape(g.shape)} and input ${fmtShape(x.shape)} must have the same shape`);
+  const dt = promoteTypes(g.dtype, x.dtype);
+  return record("layerNormBackward", fresh(active.b.layerNormBackward(g, x, D, eps, dt), x.shape.slice(), dt), [g, x], { D, eps });
+}
+
 /** Elementwise binary cross-entropy on logits, log(1 + exp(-x)) + (1 - y) x, computed stably. */
 export function bceWithLogits(x: Tensor, y: Tensor): Tensor {
   if (!shapesEqual(x.shape, y.shape)) throw new Error(`[binaryCrossEntropyWithLogits] target shape ${fmtShape(y.shape)} must match input shape ${fmtShape(x.shape)}`);
@@ -304,4 +349,59 @@ export function bceWithLogitsBackward(g: Tensor, x: Tensor, y: Tensor): Tensor {
   const shape = broadcastShapes(broadcastShapes(g.shape, x.shape, "bceWithLogitsBackward"), y.shape, "bceWithLogitsBackward");
   const dt = promoteTypes(promoteTypes(g.dtype, x.dtype), y.dtype);
   return record("bceWithLogitsBackward", fresh(active.b.bceWithLogitsBackward(g, x, y, shape, dt), shape, dt), [g, x, y], null);
+}
+
+// ---- convolution and pooling windows ------------------------------------------------------------------
+// NOTE: primitives with dedicated kernels: as composites (pad, kh*kw strided region views, stack) the conv's
+// backward built kh*kw full-size padded gradients and added them, the bulk of a CNN's training step.
+
+function checkWindow(op: string, shape: readonly number[], win: Window2d): void {
+  const { kh, kw, sh, sw, dh, dw, ho, wo } = win;
+  if (shape.length !== 4) throw new Error(`[${op}] expected a 4-D input (N, C, H, W), got shape ${fmtShape(shape)}`);
+  if (!(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && dh >= 1 && dw >= 1 && ho >= 0 && wo >= 0)) {
+    throw new Error(`[${op}] invalid window: kernel (${kh}, ${kw}), stride (${sh}, ${sw}), dilation (${dh}, ${dw}), output (${ho}, ${wo}) for input ${fmtShape(shape)}`);
+  }
+}
+
+/**
+ * The windows of x (N, C, H, W) as columns (C*kh*kw, N*ho*wo); positions outside x (padding) are 0.
+ * NOTE: the batch is folded into the columns so that a convolution is one GEMM each way, and the weight
+ * gradient one GEMM over N*ho*wo instead of N small ones (with K = C*kh*kw = 9 for a first layer) and a sum.
+ */
+export function im2col(x: Tensor, win: Window2d): Tensor {
+  checkWindow("im2col", x.shape, win);
+  const shape = [x.shape[1] * win.kh * win.kw, x.shape[0] * win.ho * win.wo];
+  return record("im2col", fresh(active.b.im2col(x, win, x.dtype), shape, x.dtype), [x], win);
+}
+
+/** The adjoint of im2col: cols (C*kh*kw, N*ho*wo) summed back into a tensor of `shape` (N, C, H, W). */
+export function col2im(cols: Tensor, shape: number[], win: Window2d): Tensor {
+  checkWindow("col2im", shape, win);
+  const [N, C] = shape;
+  if (cols.ndim !== 2 || cols.shape[0] !== C * win.kh * win.kw || cols.shape[1] !== N * win.ho * win.wo) {
+    throw new Error(`[col2im] columns ${fmtShape(cols.shape)} do not fit output ${fmtShape(shape)} with kernel (${win.kh}, ${win.kw}) and output (${win.ho}, ${win.wo})`);
+  }
+  return record("col2im", fresh(active.b.col2im(cols, shape, win, cols.dtype), shape.slice(), cols.dtype), [cols], win);
+}
+
+/**
+ * Max over each window of x (N, C, H, W) → (N, C, ho, wo); padding never wins. The node keeps the flat
+ * h*W + w index of each window's first maximum (a NaN wins), where the gradient goes.
+ */
+export function maxPool2d(x: Tensor, win: Window2d): Tensor {
+  checkWindow("maxPool2d", x.shape, win);
+  const [N, C] = x.shape;
+  const { values, indices } = active.b.maxPool2d(x, win, x.dtype);
+  const out = fresh(values, [N, C, win.ho, win.wo], x.dtype);
+  return record("maxPool2d", out, [x], { indices: fresh(indices, [N, C, win.ho * win.wo], "int32") });
+}
+
+/** maxPool2d's input gradient: g (N, C, ho, wo) added at the window maxima `indices` (N, C, ho*wo) of an input of `shape`. */
+export function maxPool2dBackward(g: Tensor, indices: Tensor, shape: number[]): Tensor {
+  const [N, C] = shape;
+  if (shape.length !== 4 || g.ndim !== 4 || g.shape[0] !== N || g.shape[1] !== C || indices.dtype !== "int32" || !shapesEqual(indices.shape, [N, C, g.shape[2] * g.shape[3]])) {
+    throw new Error(`[maxPool2dBackward] gradient ${fmtShape(g.shape)} and ${indices.dtype} indices ${fmtShape(indices.shape)} do not fit input ${fmtShape(shape)}`);
+  }
+  const idx = indices.isContiguous() ? indices : clone(indices); // the kernels walk the indices in order
+  return record("maxPool2dBackward", fresh(active.b.maxPool2dBackward(g, idx, shape, g.dtype), shape.slice(), g.dtype), [g], idx);
 }

@@ -119,14 +119,19 @@ export function norm(x: Tensor, p: number | "fro" = 2, dim?: Dims, opts?: { keep
 }
 
 export function softmax(x: Tensor, dim: number): Tensor {
-  const d = normDim(dim, x.ndim, "softmax");
-  const e = P.exp(P.sub(x, P.max(x.detach(), [d], true)));
-  return P.div(e, P.sum(e, [d], true));
+  return softmaxOf("softmax", x, dim, false);
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
-  const d = normDim(dim, x.ndim, "logSoftmax");
-  return P.sub(x, logsumexp(x, d, { keepdim: true }));
+  return softmaxOf("logSoftmax", x, dim, true);
+}
+
+/** The fused primitive on a floating x (integers become float32); a 0-d x is a row of one. */
+function softmaxOf(op: string, x: Tensor, dim: number, log: boolean): Tensor {
+  const d = normDim(dim, x.ndim, op);
+  const xf = isFloating(x.dtype) ? x : P.cast(x, "float32");
+  if (x.ndim === 0) return P.softmax(xf.reshape([1]), 0, log).reshape([]);
+  return P.softmax(xf, d, log);
 }
 
 export function all(x: Tensor, dim?: Dims, opts?: { keepdim?: boolean }): Tensor {

@@ -8,12 +8,21 @@
 // multiply-add of PyTorch's CPU kernels for add(alpha=) and addcmul (mul_ and addcdiv are not fused), up to
 // rare double-rounding ties. A store into a Float32Array rounds like `fr`, so stored values need no `fr`.
 // Scalars are computed in double, as PyTorch does in Python, then cast to the parameter's dtype.
+// Large float32 parameters under the "wasm" backend run the same arithmetic in WebAssembly SIMD
+// (src/backend/wasm/optim.ts), bit for bit; these loops stay the reference and the fallback.
 import type { FloatStorage } from "./optimizer.js";
+import { active } from "../backend/active.js";
+import { wasmAdagrad, wasmAdam, wasmOptimAvailable, wasmOptimConfig, wasmRmsprop, wasmSgd } from "../backend/wasm/optim.js";
 
 // NOTE: a local function taking a flag, rather than a `round` function argument: V8 reliably inlines it
 // into the loops, while a call through a function-valued argument can stay an indirect call (4x slower).
 function fr(x: number, f32: boolean): number {
   return f32 ? Math.fround(x) : x;
+}
+
+/** Whether this update goes to the WebAssembly kernels: float32, large enough to repay the copies, "wasm" backend. */
+function useWasm(n: number, f32: boolean): boolean {
+  return f32 && n >= wasmOptimConfig.minN && wasmOptimAvailable && active.b.name === "wasm";
 }
 
 /** _single_tensor_sgd. `buf` is null without momentum; `first` copies d_p into it (PyTorch's clone). */
@@ -22,6 +31,10 @@ export function sgdUpdate(
   lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, f32: boolean,
 ): void {
   const wd = fr(weightDecay, f32), mom = fr(momentum, f32), keep = fr(1 - dampening, f32), negLr = fr(-lr, f32);
+  if (useWasm(n, f32)) {
+    wasmSgd(p as Float32Array, g as Float32Array, n, buf as Float32Array | null, first, negLr, wd, mom, keep, weightDecay !== 0, nesterov, maximize);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const pi = p[i];
     let d = maximize ? -g[i] : g[i];
@@ -48,6 +61,13 @@ export function adamUpdate(
   const b1 = fr(beta1, f32), b2 = fr(beta2, f32), omb1 = fr(1 - beta1, f32), omb2 = fr(1 - beta2, f32);
   const wd = fr(weightDecay, f32), decay = fr(1 - lr * weightDecay, f32);
   const l2 = !decoupled && weightDecay !== 0;
+  if (useWasm(n, f32)) {
+    wasmAdam(
+      p as Float32Array, g as Float32Array, n, m as Float32Array, v as Float32Array, vMax as Float32Array | null,
+      negStepSize, bcs, e, b1, b2, omb1, omb2, wd, decay, decoupled, l2, maximize,
+    );
+    return;
+  }
   for (let i = 0; i < n; i++) {
     let pi = p[i];
     let gi = maximize ? -g[i] : g[i];
@@ -71,6 +91,10 @@ export function rmspropUpdate(
   lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, maximize: boolean, f32: boolean,
 ): void {
   const a = fr(alpha, f32), oma = fr(1 - alpha, f32), e = fr(eps, f32), wd = fr(weightDecay, f32), mom = fr(momentum, f32), negLr = fr(-lr, f32);
+  if (useWasm(n, f32)) {
+    wasmRmsprop(p as Float32Array, g as Float32Array, n, sq as Float32Array, ga as Float32Array | null, buf as Float32Array | null, negLr, a, oma, e, wd, mom, weightDecay !== 0, maximize);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const pi = p[i];
     let gi = maximize ? -g[i] : g[i];
@@ -100,6 +124,10 @@ export function adagradUpdate(
   p: FloatStorage, g: FloatStorage, n: number, sum: FloatStorage, clr: number, eps: number, weightDecay: number, maximize: boolean, f32: boolean,
 ): void {
   const negClr = fr(-clr, f32), e = fr(eps, f32), wd = fr(weightDecay, f32);
+  if (useWasm(n, f32)) {
+    wasmAdagrad(p as Float32Array, g as Float32Array, n, sum as Float32Array, negClr, e, wd, weightDecay !== 0, maximize);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const pi = p[i];
     let gi = maximize ? -g[i] : g[i];

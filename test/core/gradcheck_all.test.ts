@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  Tensor, Generator, autograd, gradcheck, tensor, randn, rand, cat, stack, pad, where, clamp, var as variance, matmul,
+  Tensor, Generator, autograd, gradcheck, tensor, randn, rand, cat, stack, pad, where, clamp, var as variance, matmul, nn,
 } from "../../src/index.js";
 import { rules } from "../../src/autograd/grad_rules.js";
 import * as P from "../../src/ops/primitives.js";
@@ -45,6 +45,9 @@ const distinct = (...shape: number[]) => {
 const idx = (data: number[] | number[][] | number[][][]) => tensor(data as number[], { dtype: "int32" });
 const boolT = (data: boolean[] | boolean[][]) => tensor(data as boolean[]);
 const nograd = (t: Tensor) => t.detach();
+/** A Window2d from kernel, stride, dilation, leading padding and output sizes, each (rows, cols). */
+const win = (kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, ph: number, pw: number, ho: number, wo: number) =>
+  ({ kh, kw, sh, sw, dh, dw, ph, pw, ho, wo });
 
 class Cube extends autograd.Function {
   static override forward(ctx: FunctionCtx, x: Tensor, k: number): Tensor {
@@ -249,7 +252,25 @@ const fused: Case[] = [
   { name: "linear primitive zero in-features", fn: (x, w, b) => P.linear(x, w, b), inputs: () => [R(2, 3, 0), R(5, 0), R(5)] },
   { name: "bceWithLogits primitive", fn: (x, y) => P.bceWithLogits(x, y), inputs: () => [R(2, 3), U([2, 3], 0, 1)] },
   { name: "reluBackward primitive (broadcast g)", fn: (g, y) => P.reluBackward(g, y), inputs: () => [R(3), R(2, 3)] },
+  { name: "softmax primitive middle dim of a transposed view", fn: (x) => P.softmax(x.transpose(0, 2), 1, false), inputs: () => [R(2, 3, 4)] },
+  { name: "softmax primitive log, dim 0", fn: (x) => P.softmax(x, 0, true), inputs: () => [R(3, 4)] },
+  { name: "softmaxBackward primitive", fn: (g, y) => P.softmaxBackward(g, y, 1, false), inputs: () => [R(3, 4), R(3, 4)] },
+  { name: "softmaxBackward primitive log, middle dim, expanded g", fn: (g, y) => P.softmaxBackward(g.expand(2, 3, 4), y, 1, true), inputs: () => [R(3, 1), R(2, 3, 4)] },
+  { name: "geluBackward primitive exact", fn: (g, x) => P.geluBackward(g, x, false), inputs: () => [R(3, 4), R(3, 4)] },
+  { name: "geluBackward primitive tanh, transposed x", fn: (g, x) => P.geluBackward(g, x.t(), true), inputs: () => [R(4, 3), R(3, 4)] },
+  { name: "layerNorm primitive over 2 trailing dims of a transposed view", fn: (x) => P.layerNorm(x.transpose(0, 2), 6, 1e-5), inputs: () => [R(3, 2, 4)] },
+  { name: "layerNormBackward primitive", fn: (g, x) => P.layerNormBackward(g, x, 5, 1e-3), inputs: () => [R(3, 5), R(3, 5)] },
+  { name: "layerNormBackward primitive expanded g, 3-d", fn: (g, x) => P.layerNormBackward(g.expand(2, 3, 4), x, 4, 0.1), inputs: () => [R(3, 1), R(2, 3, 4)] },
   { name: "bceWithLogitsBackward primitive (broadcast g)", fn: (g, x, y) => P.bceWithLogitsBackward(g, x, y), inputs: () => [R(1, 3), R(2, 3), U([2, 3], 0, 1)] },
+  // conv/pool windows: odd sizes, stride, dilation, padding (negative crops), ceil mode's window past the input
+  { name: "im2col primitive stride dilation padding", fn: (x) => P.im2col(x, win(3, 2, 2, 1, 1, 2, 1, 0, 3, 4)), inputs: () => [R(2, 3, 5, 7)] },
+  { name: "im2col primitive cropping strided input", fn: (x) => P.im2col(x.transpose(2, 3), win(2, 2, 1, 2, 1, 1, -1, 1, 2, 3)), inputs: () => [R(1, 2, 5, 4)] },
+  { name: "col2im primitive overlapping windows, transposed columns", fn: (c) => P.col2im(c.t(), [2, 1, 4, 3], win(2, 2, 1, 1, 1, 1, 0, 0, 3, 2)), inputs: () => [R(12, 4)] },
+  { name: "col2im primitive overlapping windows", fn: (c) => P.col2im(c, [2, 2, 4, 5], win(3, 2, 1, 2, 1, 1, 1, 0, 4, 2)), inputs: () => [R(12, 16)] },
+  { name: "maxPool2d primitive padding dilation", fn: (x) => P.maxPool2d(x, win(3, 2, 2, 1, 1, 2, 1, 1, 3, 6)), inputs: () => [distinct(2, 3, 5, 6)] },
+  // overlapping windows (stride 1) share maxima: the gradient sums there; ceil mode's last window hangs past the input
+  { name: "maxPool2d primitive overlap ceil mode", fn: (x) => P.maxPool2d(x.transpose(2, 3), win(2, 3, 1, 2, 1, 1, 0, 1, 4, 3)), inputs: () => [distinct(1, 2, 5, 5)] },
+  { name: "maxPool2dBackward primitive repeated indices", fn: (g) => P.maxPool2dBackward(g, idx([[[0, 5, 5], [2, 2, 1]]]), [1, 2, 2, 3]), inputs: () => [R(1, 2, 1, 3)] },
 ];
 const all = [...cases, ...fused];
 
@@ -390,11 +411,19 @@ const smooth2: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
   ["softmax", (x) => x.softmax(-1), () => [R(2, 4)]],
   ["logSoftmax", (x) => x.logSoftmax(-1), () => [R(2, 4)]],
   ["gelu", (x) => x.gelu(), () => [R(2, 3)]],
+  ["layerNorm with weight", (x, w) => nn.functional.layerNorm(x, [4], { weight: w }), () => [R(3, 4), R(4)]],
+  ["layerNormBackward primitive", (g, x) => P.layerNormBackward(g, x, 4, 1e-2), () => [R(2, 4), R(2, 4)]],
+  ["softmaxBackward primitive", (g, y) => P.softmaxBackward(g, y, 1, false), () => [R(2, 4), R(2, 4)]],
+  ["softmaxBackward primitive log", (g, y) => P.softmaxBackward(g, y, 0, true), () => [R(2, 4), R(2, 4)]],
+  ["geluBackward primitive tanh", (g, x) => P.geluBackward(g, x, true), () => [R(2, 3), R(2, 3)]],
   ["gelu tanh", (x) => x.gelu({ approximate: "tanh" }), () => [R(2, 3)]],
   ["log", (x) => x.log(), () => [U([4], 0.3, 2)]],
   ["sqrt", (x) => x.sqrt(), () => [U([4], 0.3, 2)]],
   ["prod", (x) => x.prod(1), () => [R(2, 3)]],
   ["erf", (x) => x.erf(), () => [R(4)]],
+  // conv is bilinear in (x, w): its second derivatives run im2col's and col2im's rules
+  ["conv2d stride padding", (x, w) => nn.functional.conv2d(x, w, null, { stride: 2, padding: 1 }), () => [R(1, 2, 4, 5), R(3, 2, 2, 3)]],
+  ["maxPool2d squared", (x) => P.maxPool2d(x, win(2, 2, 1, 1, 1, 1, 1, 0, 4, 3)).square(), () => [distinct(1, 2, 4, 4)]],
 ];
 for (const [name, fn, inputs] of smooth2) {
   test(`gradgradcheck ${name}`, () => {

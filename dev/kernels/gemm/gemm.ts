@@ -1,6 +1,7 @@
 // AssemblyScript f32 GEMM (BLAS-style packing, 4×8 f32x4 micro-kernel), compiled by scripts/build_wasm.mjs.
 // NOTE: this file is AssemblyScript, not TypeScript; it lives outside src/ because `tsc` type-checks all of
-// src/. Built twice: plain SIMD, and with --enable relaxed-simd (ASC_FEATURE_RELAXED_SIMD folds to true).
+// src/. Built four times: plain SIMD and relaxed SIMD (ASC_FEATURE_RELAXED_SIMD folds to true), each on a
+// plain imported memory and on a shared one with the threads feature (ASC_FEATURE_THREADS) for the pool.
 
 // NOTE: 4×8 tile = 8 f32x4 accumulators: the probe measured bigger tiles spilling registers (16–22 GFLOP/s
 // against 31). KC = 256 keeps one 4×KC A sliver and an 8×KC B sliver (12 KiB) in L1; MC×KC of packed A
@@ -11,32 +12,72 @@
 @inline const MC = 64;
 @inline const NC = 1024;
 
-// Fixed regions above the static data: packed A block, packed B block, one C tile for edges; the arena
-// that holds the caller's operands and output follows.
-const AP: usize = (__heap_base + 63) & ~63;
-const BP: usize = AP + MC * KC * 4;
-const TILE: usize = BP + KC * NC * 4;
-const ARENA: usize = TILE + MR * NR * 4;
+// Memory: the control words of the current job, then one packing scratch per thread (packed A block, packed B
+// block, one C tile for edges), then the arena that holds the job's call table, operands and output.
+// NOTE: per-thread scratch instead of static buffers: every thread packs its own panels, nothing mutable is shared.
+@inline const BP_AT: usize = MC * KC * 4;
+@inline const TILE_AT: usize = BP_AT + KC * NC * 4;
+@inline const SCRATCH_BYTES: usize = TILE_AT + MR * NR * 4;
+const CTL: usize = (__heap_base + 63) & ~63;
+const SCRATCH0: usize = CTL + 64;
 
-/** Grow memory so `bytes` fit at the arena start; returns the arena's address (64-byte aligned). */
-export function arena(bytes: usize): usize {
-  const end = ARENA + bytes;
+// Control words (i32 at CTL + 4·index). JS writes the job; `run` reads it. GEN is bumped by JS to wake workers.
+@inline const GEN = 0;
+@inline const NEXT = 4; // next unit to take (atomic counter)
+@inline const DONE = 8; // units finished (atomic counter; the one finishing the last notifies)
+@inline const UNITS = 12; // calls × chunks
+@inline const CHUNKS = 16; // chunks per call
+@inline const BY_ROWS = 20; // 1: chunks are row blocks of C; 0: column blocks
+@inline const WIDTH = 24; // rows or columns per chunk
+@inline const CALLS = 28; // address of the call table: per call a, ars, acs, b, brs, bcs, c, M, N, K (i32)
+@inline const CALL_BYTES = 40;
+
+/** Address of the control words, for the JS side. */
+export function control(): usize {
+  return CTL;
+}
+
+/** Grow memory so `threads` scratch regions and then `bytes` fit; returns the arena's address (64-byte aligned). */
+export function arena(bytes: usize, threads: i32): usize {
+  const at = SCRATCH0 + <usize>threads * SCRATCH_BYTES;
+  const end = at + bytes;
   const have = <usize>memory.size() << 16;
   if (end > have) {
     if (memory.grow(<i32>((end - have + 0xffff) >> 16)) < 0) unreachable();
   }
-  return ARENA;
+  return at;
 }
 
-/** Pack the mc×kc block of A at `a` (strides rs, cs in elements) into MR-row panels, k-major, zero-padded. */
-function packA(a: usize, rs: i32, cs: i32, mc: i32, kc: i32): void {
-  let dst = AP;
+/** Store the transpose of the 4×4 block whose rows are r0..r3 as 4 vectors at d, d + step, d + 2·step, d + 3·step. */
+@inline function storeT4(d: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(d + step, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(d + 2 * step, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * step, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+/** Pack the mc×kc block of A at `a` into `dst` (strides rs, cs in elements) into MR-row panels, k-major, zero-padded. */
+function packA(dst: usize, a: usize, rs: i32, cs: i32, mc: i32, kc: i32): void {
   for (let i0 = 0; i0 < mc; i0 += MR) {
     const mr = min(MR, mc - i0);
     const src = a + <usize>(i0 * rs) * 4;
     if (rs == 1 && mr == MR) {
       // Aᵀ (column-major A): the panel's 4 values for one k are adjacent
       for (let k = 0; k < kc; k++) v128.store(dst + <usize>(k * 16), v128.load(src + <usize>(k * cs) * 4));
+    } else if (cs == 1 && mr == MR) {
+      // row-major A: 4×4 blocks transposed in registers. NOTE: the scalar walk cost ~1 ns an element, which
+      // made the column blocks of a threaded GEMM (each re-packs A) 15% dearer than one block.
+      const r = <usize>rs * 4;
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const s = src + <usize>k * 4;
+        storeT4(dst + <usize>(k * 16), 16, v128.load(s), v128.load(s + r), v128.load(s + 2 * r), v128.load(s + 3 * r));
+      }
+      for (; k < kc; k++) {
+        for (let i = 0; i < MR; i++) store<f32>(dst + <usize>(k * 16 + i * 4), load<f32>(src + <usize>i * r + <usize>k * 4));
+      }
     } else {
       for (let i = 0; i < mr; i++) {
         let s = src + <usize>(i * rs) * 4, d = dst + <usize>(i * 4);
@@ -51,9 +92,8 @@ function packA(a: usize, rs: i32, cs: i32, mc: i32, kc: i32): void {
   }
 }
 
-/** Pack the kc×nc block of B at `b` (strides rs, cs in elements) into NR-column panels, k-major, zero-padded. */
-function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32): void {
-  let dst = BP;
+/** Pack the kc×nc block of B at `b` into `dst` (strides rs, cs in elements) into NR-column panels, k-major, zero-padded. */
+function packB(dst: usize, b: usize, rs: i32, cs: i32, kc: i32, nc: i32): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const nr = min(NR, nc - j0);
     const src = b + <usize>(j0 * cs) * 4;
@@ -64,8 +104,20 @@ function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32): void {
         v128.store(d, v128.load(s));
         v128.store(d, v128.load(s, 16), 16);
       }
+    } else if (rs == 1 && nr == NR) {
+      // Bᵀ (column-major B): two 4×4 blocks (k × columns) per 4 k, transposed in registers
+      const c = <usize>cs * 4;
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const s = src + <usize>k * 4, d = dst + <usize>(k * 32);
+        storeT4(d, 32, v128.load(s), v128.load(s + c), v128.load(s + 2 * c), v128.load(s + 3 * c));
+        storeT4(d + 16, 32, v128.load(s + 4 * c), v128.load(s + 5 * c), v128.load(s + 6 * c), v128.load(s + 7 * c));
+      }
+      for (; k < kc; k++) {
+        for (let j = 0; j < NR; j++) store<f32>(dst + <usize>(k * 32 + j * 4), load<f32>(src + <usize>j * c + <usize>k * 4));
+      }
     } else {
-      // Bᵀ (column-major B) reads each column along k contiguously
+      // strided B reads each column along k
       for (let j = 0; j < nr; j++) {
         let s = src + <usize>(j * cs) * 4, d = dst + <usize>(j * 4);
         for (let k = 0; k < kc; k++, s += <usize>rs * 4, d += 32) store<f32>(d, load<f32>(s));
@@ -88,9 +140,9 @@ function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32): void {
 
 /**
  * C tile (mr×nr at c, row stride ldc elements) = (or +=, when `acc`) packed A sliver × packed B sliver over kc.
- * Full tiles store straight to C; edge tiles go through TILE and copy their valid part.
+ * Full tiles store straight to C; edge tiles go through `tile` (4×8 scratch) and copy their valid part.
  */
-function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32): void {
+function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
@@ -122,12 +174,12 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr:
     }
     return;
   }
-  v128.store(TILE, c00); v128.store(TILE, c01, 16);
-  v128.store(TILE, c10, 32); v128.store(TILE, c11, 48);
-  v128.store(TILE, c20, 64); v128.store(TILE, c21, 80);
-  v128.store(TILE, c30, 96); v128.store(TILE, c31, 112);
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
   for (let i = 0; i < mr; i++) {
-    const r = c + <usize>i * ld, t = TILE + <usize>(i * NR * 4);
+    const r = c + <usize>i * ld, t = tile + <usize>(i * NR * 4);
     for (let j = 0; j < nr; j++) {
       const p = r + <usize>(j * 4), v = load<f32>(t + <usize>(j * 4));
       store<f32>(p, acc ? load<f32>(p) + v : v);
@@ -136,26 +188,75 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr:
 }
 
 /**
- * C (M×N, contiguous) = A (M×K) @ B (K×N). A and B are f32 at byte addresses a and b, read through element
- * strides (ars, acs) and (brs, bcs), so transposed and strided operands cost only their packing. K ≥ 1.
+ * C (M×N, row stride ldc) = A (M×K) @ B (K×N), packing through the scratch region at `scratch`. A and B are f32
+ * at byte addresses a and b, read through element strides (ars, acs) and (brs, bcs), so transposed and strided
+ * operands cost only their packing. K ≥ 1.
+ * NOTE: every C element is summed over the same KC blocks in the same order wherever its block of rows or
+ * columns starts, so any split of C over threads gives bit-identical results.
  */
-export function gemm(a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize, M: i32, N: i32, K: i32): void {
+function gemm(scratch: usize, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32): void {
+  const ap0 = scratch, bp0 = scratch + BP_AT, tile = scratch + TILE_AT;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(b + <usize>(pc * brs + jc * bcs) * 4, brs, bcs, kc, nc);
+      packB(bp0, b + <usize>(pc * brs + jc * bcs) * 4, brs, bcs, kc, nc);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
-        packA(a + <usize>(ic * ars + pc * acs) * 4, ars, acs, mc, kc);
+        packA(ap0, a + <usize>(ic * ars + pc * acs) * 4, ars, acs, mc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
-          const bp = BP + <usize>(jr * kc * 4), nr = min(NR, nc - jr);
-          const cj = c + <usize>((ic * N) + jc + jr) * 4;
+          const bp = bp0 + <usize>(jr * kc * 4), nr = min(NR, nc - jr);
+          const cj = c + <usize>((ic * ldc) + jc + jr) * 4;
           for (let ir = 0; ir < mc; ir += MR) {
-            micro(kc, AP + <usize>(ir * kc * 4), bp, cj + <usize>(ir * N) * 4, N, pc > 0, min(MR, mc - ir), nr);
+            micro(kc, ap0 + <usize>(ir * kc * 4), bp, cj + <usize>(ir * ldc) * 4, ldc, pc > 0, min(MR, mc - ir), nr, tile);
           }
         }
       }
     }
   }
+}
+
+// Shared builds synchronise threads through these; a plain build has one thread, so ordinary loads and stores do.
+@inline function fetchAdd(at: usize, v: i32): i32 {
+  if (ASC_FEATURE_THREADS) return atomic.add<i32>(at, v);
+  const old = load<i32>(at);
+  store<i32>(at, old + v);
+  return old;
+}
+
+/**
+ * Thread `t`'s share of the job in the control words: take units (one chunk of one call's C) from the NEXT
+ * counter until none is left, each with thread t's own scratch. Returns how many units this thread ran.
+ * NOTE: units are handed out dynamically, so a worker that wakes late (futex wake-ups took 18–99 µs here)
+ * just takes fewer; which thread runs a unit never changes its result.
+ */
+export function run(t: i32): i32 {
+  const scratch = SCRATCH0 + <usize>t * SCRATCH_BYTES;
+  let ran = 0;
+  // the job's words are read after taking a unit: JS writes them, with no worker inside run, before it resets NEXT to 0
+  for (let u = fetchAdd(CTL + NEXT, 1); u < load<i32>(CTL + UNITS); u = fetchAdd(CTL + NEXT, 1)) {
+    const chunks = load<i32>(CTL + CHUNKS), w = load<i32>(CTL + WIDTH);
+    const call = <usize>load<u32>(CTL + CALLS) + <usize>(u / chunks) * CALL_BYTES;
+    const lo = (u % chunks) * w;
+    let a = <usize>load<u32>(call), b = <usize>load<u32>(call, 12), c = <usize>load<u32>(call, 24);
+    const ars = load<i32>(call, 4), acs = load<i32>(call, 8), brs = load<i32>(call, 16), bcs = load<i32>(call, 20);
+    let M = load<i32>(call, 28), N = load<i32>(call, 32);
+    const K = load<i32>(call, 36), ldc = N;
+    if (load<i32>(CTL + BY_ROWS)) {
+      M = min(M, lo + w) - lo;
+      a += <usize>(lo * ars) * 4;
+      c += <usize>(lo * ldc) * 4;
+    } else {
+      N = min(N, lo + w) - lo;
+      b += <usize>(lo * bcs) * 4;
+      c += <usize>lo * 4;
+    }
+    if (M > 0 && N > 0) gemm(scratch, a, ars, acs, b, brs, bcs, c, ldc, M, N, K);
+    ran++;
+    const done = fetchAdd(CTL + DONE, 1) + 1;
+    if (ASC_FEATURE_THREADS) {
+      if (done == load<i32>(CTL + UNITS)) atomic.notify(CTL + DONE, 1);
+    }
+  }
+  return ran;
 }

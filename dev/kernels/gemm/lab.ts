@@ -27,9 +27,19 @@ argv.forEach((a, i) => {
 const r = await asc.compileString(source, { optimizeLevel: 3, runtime: "stub", noAssert: true, enable: relaxed ? ["simd", "relaxed-simd"] : ["simd"] });
 if (r.error || !r.binary) throw new Error(`[lab] compile failed: ${r.stderr.toString()}`);
 const ex = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(r.binary)), {}).exports as unknown as {
-  memory: WebAssembly.Memory; arena(bytes: number): number;
-  gemm(a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, M: number, N: number, K: number): void;
+  memory: WebAssembly.Memory; control(): number; arena(bytes: number, threads: number): number; run(t: number): number;
 };
+
+/** One-thread job of one call (the layout src/backend/wasm/gemm.ts writes): the call table at `at`, one unit. */
+function job(at: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, M: number, N: number, K: number): () => void {
+  const w = new Int32Array(ex.memory.buffer);
+  w.set([a, ars, acs, b, brs, bcs, c, M, N, K], at >> 2);
+  const ctl = ex.control() >> 2;
+  return () => {
+    w.set([0, 0, 1, 1, 0, N, at], ctl + 1); // NEXT, DONE, UNITS, CHUNKS, BY_ROWS, WIDTH, CALLS
+    ex.run(0);
+  };
+}
 
 const g = new Generator(7);
 /** A (rows × cols) float32 matrix in WASM memory at `at`, row-major or transposed (column-major) storage. */
@@ -41,10 +51,10 @@ function operand(at: number, rows: number, cols: number, transposed: boolean): {
   return { view: { buf, shape: [rows, cols], strides: [rs, cs], offset: 0 }, ptr: at, rs, cs };
 }
 function setup(M: number, N: number, K: number, ta: boolean, tb: boolean) {
-  const base = ex.arena((M * K + K * N + M * N) * 4 + 128);
+  const base = ex.arena((M * K + K * N + M * N) * 4 + 192, 1) + 64;
   const a = operand(base, M, K, ta), b = operand(base + ((M * K * 4 + 63) & ~63), K, N, tb);
   const c = base + ((M * K * 4 + 63) & ~63) + ((K * N * 4 + 63) & ~63);
-  return { a, b, c, call: () => ex.gemm(a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, c, M, N, K) };
+  return { a, b, c, call: job(base - 64, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, c, M, N, K) };
 }
 
 // validation: odd sizes and both transposes against the float64-accumulating reference

@@ -4,6 +4,8 @@ import { allocStorage, type DType, type Storage } from "../../dtype.js";
 import { broadcastStrides, contiguousStrides, numelOf, mapDims } from "../../shape.js";
 import { coalesce, forEachRow, isContiguous } from "./strided.js";
 import { erf } from "./special.js";
+import { activationKernels } from "./activation_kernels.js";
+import { convKernels } from "./conv_kernels.js";
 
 type URow = (o: Storage, oi: number, a: Storage, ai: number, as: number, n: number) => void;
 type BRow = (o: Storage, oi: number, a: Storage, ai: number, as: number, b: Storage, bi: number, bs: number, n: number) => void;
@@ -249,6 +251,8 @@ function checkIndex(v: number, size: number, op: string, dim: number): void {
 
 export const jsBackend: Backend = {
   name: "js",
+  ...convKernels,
+  ...activationKernels,
   neg: (x, d) => mapUnary(x, d, u((v) => -v)),
   abs: (x, d) => mapUnary(x, d, u(Math.abs)),
   sign: (x, d) => mapUnary(x, d, u((v) => (v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : v))),

@@ -1,0 +1,259 @@
+// float32 elementwise ops, reductions, strided copy and fused GELU/softmax/layerNorm rows on WebAssembly SIMD (dev/kernels/elementwise).
+import type { Backend, BinaryKernel, ReduceKernel, UnaryKernel, View } from "../backend.js";
+import { jsBackend } from "../js/js_backend.js";
+import { coalesce, isContiguous } from "../js/strided.js";
+import { align64, loadBest, span } from "./load.js";
+import { allocStorage, type Storage } from "../../dtype.js";
+import { numelOf } from "../../shape.js";
+import { SIMD } from "./elementwise_wasm.generated.js";
+
+type UnaryExport = (x: number, o: number, n: number) => void;
+type BinaryExport = (a: number, am: number, b: number, bm: number, o: number, rows: number, cols: number) => void;
+type UnaryName = "neg" | "abs" | "sqrt" | "relu" | "exp" | "log" | "log1p" | "tanh" | "sigmoid" | "erf";
+type BinaryName = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "relu_backward";
+
+type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number): number } &
+  { [K in `u_${UnaryName}`]: UnaryExport } & { [K in `b_${BinaryName}`]: BinaryExport } & {
+    sum_last(x: number, o: number, rows: number, cols: number): void;
+    max_last(x: number, o: number, rows: number, cols: number): void;
+    sum_lead(x: number, o: number, acc: number, rows: number, cols: number): void;
+    gather4(x: number, o: number, n0: number, n1: number, n2: number, n3: number, s0: number, s1: number, s2: number, s3: number): void;
+    gelu(x: number, o: number, n: number, tanh: number): void;
+    gelu_backward(g: number, x: number, o: number, n: number, tanh: number): void;
+    softmax_last(x: number, o: number, rows: number, cols: number, log: number): void;
+    softmax_backward_last(g: number, y: number, o: number, rows: number, cols: number, log: number): void;
+    layer_norm(x: number, o: number, rows: number, cols: number, eps: number): void;
+    layer_norm_backward(g: number, x: number, o: number, rows: number, cols: number, eps: number): void;
+  };
+
+const wasm = loadBest<ElementwiseExports, "simd">([["simd", SIMD]]);
+
+/**
+ * Element counts below which float32 kernels stay in JS (tests set them to 0 to reach the WebAssembly path on
+ * tiny shapes). NOTE: measured in dev/kernels/elementwise/README.md: a call plus copy-in/out costs ~0.4 µs, so
+ * cheap ops (add, neg, relu, copy: JS 4–10 ns/element) cross over between 64 and 256 elements, reductions
+ * between 256 and 1024, transcendentals and the row kernels (JS 25–80 ns/element) below 64. The seed program's
+ * 16×10 = 160-element tensors must stay in JS (its step is dominated by per-op overhead), hence 256 at least.
+ */
+export const wasmElementwiseConfig = { minCheap: 256, minTranscendental: 256, minReduce: 512, minCopy: 256 };
+
+/** The full memory as float32, re-taken after arena() grows it (growing detaches the old buffer). */
+let heap = new Float32Array(0);
+function heapOf(ex: ElementwiseExports): Float32Array {
+  if (heap.buffer !== ex.memory.buffer) heap = new Float32Array(ex.memory.buffer);
+  return heap;
+}
+
+const f32 = (v: View): v is View & { buf: Float32Array } => v.buf instanceof Float32Array;
+
+/** Copy the output of n floats at `at` out of WebAssembly memory into fresh storage. */
+function takeOut(h: Float32Array, at: number, n: number): Storage {
+  const out = allocStorage("float32", n);
+  out.set(h.subarray(at >> 2, (at >> 2) + n));
+  return out;
+}
+
+function unary(ex: ElementwiseExports, name: UnaryName, transcendental: boolean): UnaryKernel {
+  const k = ex[`u_${name}`], ref = jsBackend[name];
+  return (x, d) => {
+    const n = numelOf(x.shape);
+    if (d !== "float32" || !f32(x) || n === 0 || n < (transcendental ? wasmElementwiseConfig.minTranscendental : wasmElementwiseConfig.minCheap) ||
+      !isContiguous(x.shape, x.strides)) return ref(x, d);
+    const at = ex.arena(n * 4);
+    const h = heapOf(ex);
+    h.set(x.buf.subarray(x.offset, x.offset + n), at >> 2);
+    k(at, at, n);
+    return takeOut(h, at, n);
+  };
+}
+
+// operand modes of the binary kernels: bit 0 = a vector along the row, bit 1 = moves on with each row
+const FULL = 3, ROW = 1, COL = 2, ONE = 0;
+
+function isOneValue(v: View): boolean {
+  for (let i = 0; i < v.shape.length; i++) if (v.shape[i] !== 1 && v.strides[i] !== 0) return false;
+  return true;
+}
+
+/** How the kernel reads operand v of an n-element output with last dim C, and how many elements it copies in. */
+function modeOf(v: View, shape: readonly number[], n: number): [mode: number, count: number] {
+  const vn = numelOf(v.shape);
+  if (vn === n && isContiguous(v.shape, v.strides)) return [FULL, n];
+  if (isOneValue(v)) return [ONE, 1];
+  const nd = v.shape.length, C = shape[shape.length - 1];
+  if (isContiguous(v.shape, v.strides)) {
+    // a contiguous block equal to the output's trailing dims (leading 1s aside), repeated: a bias row
+    let i = 0;
+    while (i < nd && v.shape[i] === 1) i++;
+    const off = shape.length - (nd - i);
+    let suffix = off >= 0 && nd - i > 0;
+    for (let j = i; suffix && j < nd; j++) if (v.shape[j] !== shape[off + j - i]) suffix = false;
+    if (suffix) return [ROW, vn];
+  }
+  // one value per output row (last dim 1 or stride 0, the rest contiguous): broadcast along the last dim
+  if (nd > 0 && C > 1 && (v.shape[nd - 1] === 1 || v.strides[nd - 1] === 0)) {
+    const rest = v.shape.slice(0, nd - 1);
+    if (numelOf(rest) * C === n && isContiguous(rest, v.strides.slice(0, nd - 1))) return [COL, n / C];
+  }
+  return [-1, 0];
+}
+
+function binary(ex: ElementwiseExports, name: BinaryName, ref: BinaryKernel): BinaryKernel {
+  const k = ex[`b_${name}`];
+  return (a, b, shape, d) => {
+    const n = numelOf(shape);
+    if (d !== "float32" || !f32(a) || !f32(b) || n === 0 || n < wasmElementwiseConfig.minCheap) return ref(a, b, shape, d);
+    const [am, an] = modeOf(a, shape, n), [bm, bn] = modeOf(b, shape, n);
+    // one operand must be the full output (it holds the output in place); the other any mode
+    if (am !== FULL && bm !== FULL) return ref(a, b, shape, d);
+    const other = am === FULL ? bm : am, otherN = am === FULL ? bn : an;
+    if (other < 0) return ref(a, b, shape, d);
+    const cols = other === ROW ? otherN : other === COL ? n / otherN : n;
+    const aAt = ex.arena(align64(an * 4) + align64(bn * 4)), bAt = aAt + align64(an * 4);
+    const h = heapOf(ex);
+    h.set(a.buf.subarray(a.offset, a.offset + an), aAt >> 2);
+    h.set(b.buf.subarray(b.offset, b.offset + bn), bAt >> 2);
+    const o = am === FULL ? aAt : bAt;
+    k(aAt, am, bAt, bm, o, n / cols, cols);
+    return takeOut(h, o, n);
+  };
+}
+
+/** dims as one adjacent block [lo, hi], or null. */
+function block(dims: readonly number[]): [number, number] | null {
+  for (let i = 1; i < dims.length; i++) if (dims[i] !== dims[0] + i) return null;
+  return dims.length ? [dims[0], dims[dims.length - 1]] : null;
+}
+
+function reduction(ex: ElementwiseExports, name: "sum" | "max"): ReduceKernel {
+  const ref = jsBackend[name];
+  return (x, dims, d) => {
+    const n = numelOf(x.shape), nd = x.shape.length, b = block(dims);
+    if (d !== "float32" || !f32(x) || n === 0 || n < wasmElementwiseConfig.minReduce || !b || !isContiguous(x.shape, x.strides)) return ref(x, dims, d);
+    let R = 1;
+    for (let i = b[0]; i <= b[1]; i++) R *= x.shape[i];
+    const lastBlock = b[1] === nd - 1;
+    // the bias-gradient pattern (R, C) → (1, C): sum over leading dims
+    const lead = !lastBlock && b[0] === 0 && name === "sum";
+    if (!lastBlock && !lead) return ref(x, dims, d);
+    const outN = n / R;
+    const xAt = ex.arena(align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0)), oAt = xAt + align64(n * 4);
+    const h = heapOf(ex);
+    h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
+    if (lead) ex.sum_lead(xAt, oAt, oAt + align64(outN * 4), R, outN);
+    else ex[`${name}_last`](xAt, oAt, outN, R);
+    return takeOut(h, oAt, outN);
+  };
+}
+
+/**
+ * A strided float32 view made contiguous: its touched span copied in (one memcpy), gathered over up to four
+ * coalesced dims, the result copied out. A contiguous view is a single TypedArray copy.
+ */
+function copy(ex: ElementwiseExports): Backend["copy"] {
+  return (x, d) => {
+    const n = numelOf(x.shape);
+    if (d !== "float32" || !f32(x) || n === 0 || n < wasmElementwiseConfig.minCopy) return jsBackend.copy(x, d);
+    if (isContiguous(x.shape, x.strides)) {
+      const out = allocStorage("float32", n);
+      out.set(x.buf.subarray(x.offset, x.offset + n));
+      return out;
+    }
+    const c = coalesce(x.shape, [x.strides]);
+    const [lo, hi] = span(x);
+    // a narrow slice of a big storage would copy its whole span
+    if (c.shape.length > 4 || hi - lo + 1 > 4 * n) return jsBackend.copy(x, d);
+    const sh = c.shape.slice(), st = c.strides[0].slice();
+    while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
+    const xAt = ex.arena(align64((hi - lo + 1) * 4) + n * 4), oAt = xAt + align64((hi - lo + 1) * 4);
+    const h = heapOf(ex);
+    h.set(x.buf.subarray(lo, hi + 1), xAt >> 2);
+    ex.gather4(xAt + (x.offset - lo) * 4, oAt, sh[0], sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3]);
+    return takeOut(h, oAt, n);
+  };
+}
+
+/** Whether x is a contiguous float32 view worth the copies for a transcendental kernel. */
+const wasmWorthy = (x: View, n: number, d: string): x is View & { buf: Float32Array } =>
+  d === "float32" && f32(x) && n > 0 && n >= wasmElementwiseConfig.minTranscendental && isContiguous(x.shape, x.strides);
+
+function gelu(ex: ElementwiseExports): Pick<Backend, "gelu" | "geluBackward"> {
+  return {
+    gelu(x, tanh, d) {
+      const n = numelOf(x.shape);
+      if (!wasmWorthy(x, n, d)) return jsBackend.gelu(x, tanh, d);
+      const at = ex.arena(n * 4);
+      const h = heapOf(ex);
+      h.set(x.buf.subarray(x.offset, x.offset + n), at >> 2);
+      ex.gelu(at, at, n, tanh ? 1 : 0);
+      return takeOut(h, at, n);
+    },
+    geluBackward(g, x, tanh, d) {
+      const n = numelOf(x.shape);
+      if (!wasmWorthy(x, n, d) || !wasmWorthy(g, n, d)) return jsBackend.geluBackward(g, x, tanh, d);
+      const gAt = ex.arena(align64(n * 4) * 2), xAt = gAt + align64(n * 4);
+      const h = heapOf(ex);
+      h.set(g.buf.subarray(g.offset, g.offset + n), gAt >> 2);
+      h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
+      ex.gelu_backward(gAt, xAt, gAt, n, tanh ? 1 : 0);
+      return takeOut(h, gAt, n);
+    },
+  };
+}
+
+/**
+ * Run a row kernel on one or two same-shape operands copied in (the output overwrites the first); null when they
+ * do not qualify (float32, contiguous, above the threshold), so the caller falls back to JS.
+ */
+function rowsOf(ex: ElementwiseExports, d: string, xs: readonly View[], run: (ats: number[], n: number) => void): Storage | null {
+  const n = numelOf(xs[0].shape);
+  for (const x of xs) if (!wasmWorthy(x, n, d)) return null;
+  const bytes = align64(n * 4), base = ex.arena(bytes * xs.length);
+  const h = heapOf(ex);
+  const ats = xs.map((x, i) => {
+    h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
+    return base + i * bytes;
+  });
+  run(ats, n);
+  return takeOut(h, base, n);
+}
+
+/** softmax and layerNorm over contiguous last-dim rows; other dims stay in JS. */
+function rowKernels(ex: ElementwiseExports): Pick<Backend, "softmax" | "softmaxBackward" | "layerNorm" | "layerNormBackward"> {
+  const last = (x: View, dim: number) => dim === x.shape.length - 1 && x.shape[dim] > 0;
+  return {
+    softmax(x, dim, log, d) {
+      const cols = x.shape[dim];
+      return (last(x, dim) && rowsOf(ex, d, [x], ([at], n) => ex.softmax_last(at, at, n / cols, cols, log ? 1 : 0))) ||
+        jsBackend.softmax(x, dim, log, d);
+    },
+    softmaxBackward(g, y, dim, log, d) {
+      const cols = y.shape[dim];
+      return (last(y, dim) && rowsOf(ex, d, [g, y], ([gAt, yAt], n) => ex.softmax_backward_last(gAt, yAt, gAt, n / cols, cols, log ? 1 : 0))) ||
+        jsBackend.softmaxBackward(g, y, dim, log, d);
+    },
+    layerNorm(x, D, eps, d) {
+      return (D > 0 && rowsOf(ex, d, [x], ([at], n) => ex.layer_norm(at, at, n / D, D, eps))) || jsBackend.layerNorm(x, D, eps, d);
+    },
+    layerNormBackward(g, x, D, eps, d) {
+      return (D > 0 && rowsOf(ex, d, [g, x], ([gAt, xAt], n) => ex.layer_norm_backward(gAt, xAt, gAt, n / D, D, eps))) ||
+        jsBackend.layerNormBackward(g, x, D, eps, d);
+    },
+  };
+}
+
+function kernels(ex: ElementwiseExports): Partial<Backend> {
+  const cheap = ["neg", "abs", "sqrt", "relu"] as const, transcendental = ["exp", "log", "log1p", "tanh", "sigmoid", "erf"] as const;
+  const ks: Partial<Record<keyof Backend, unknown>> = {};
+  for (const name of cheap) ks[name] = unary(ex, name, false);
+  for (const name of transcendental) ks[name] = unary(ex, name, true);
+  for (const name of ["add", "sub", "mul", "div", "maximum", "minimum"] as const) ks[name] = binary(ex, name, jsBackend[name]);
+  ks.reluBackward = binary(ex, "relu_backward", jsBackend.reluBackward);
+  ks.sum = reduction(ex, "sum");
+  ks.max = reduction(ex, "max");
+  ks.copy = copy(ex);
+  return { ...ks, ...gelu(ex), ...rowKernels(ex) } as Partial<Backend>;
+}
+
+/** The elementwise, reduction and copy kernels of the "wasm" backend, or null when this runtime lacks WebAssembly SIMD. */
+export const elementwiseKernels: Partial<Backend> | null = wasm ? kernels(wasm.ex) : null;

@@ -1,0 +1,133 @@
+// The threaded WebAssembly GEMM: bit-identical results for any thread count, setNumThreads, KILN_THREADS, process exit, fallback.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Generator, randn, setNumThreads, getNumThreads, type Tensor } from "../../src/index.js";
+import { wasmBackend, wasmGemmConfig } from "../../src/backend/wasm/wasm_backend.js";
+import { workerUnits } from "../../src/backend/wasm/gemm_pool.js";
+
+const g = new Generator(77);
+const api = fileURLToPath(new URL("../../src/api.ts", import.meta.url));
+
+/** Run fn with every float32 matmul on the WebAssembly path and split over the pool, however small. */
+function forcedThreads(fn: () => void): void {
+  const saved = { ...wasmGemmConfig }, threads = getNumThreads();
+  wasmGemmConfig.minWork = 0;
+  wasmGemmConfig.minThreadWork = 0;
+  try { fn(); } finally { Object.assign(wasmGemmConfig, saved); setNumThreads(threads); }
+}
+
+/** The product's bits on `threads` threads. */
+function bitsOn(threads: number, a: Tensor, b: Tensor): Uint32Array {
+  setNumThreads(threads);
+  const nd = a.ndim;
+  const out = wasmBackend!.matmul(a, b, [...a.shape.slice(0, -2), a.shape[nd - 2], b.shape[nd - 1]], "float32") as Float32Array;
+  return new Uint32Array(out.buffer, out.byteOffset, out.length);
+}
+
+function assertSameBits(a: Tensor, b: Tensor, label: string): void {
+  const one = bitsOn(1, a, b);
+  for (const threads of [2, 3, 4]) {
+    const got = bitsOn(threads, a, b);
+    const i = got.findIndex((v, j) => v !== one[j]);
+    assert.equal(i, -1, `${label} on ${threads} threads: element ${i} differs from one thread`);
+  }
+}
+
+test("the pool runs here: worker_threads and shared WebAssembly memory", () => {
+  setNumThreads(2);
+  assert.equal(getNumThreads(), 2);
+});
+
+test("1, 2, 3, 4 threads give bit-identical products: odd sizes, Aᵀ, Bᵀ, row and column splits, K and N blocks", () => forcedThreads(() => {
+  const before = workerUnits();
+  for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [13, 200, 33], [200, 13, 33], [65, 127, 300], [130, 1030, 40], [301, 67, 513], [96, 96, 96]]) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = ta ? randn([K, M], { generator: g }).T : randn([M, K], { generator: g });
+      const b = tb ? randn([N, K], { generator: g }).T : randn([K, N], { generator: g });
+      assertSameBits(a, b, `(${M},${K})${ta ? "ᵀ" : ""} @ (${K},${N})${tb ? "ᵀ" : ""}`);
+    }
+  }
+  // workers wake in 20–100 µs: repeat a product big enough to span that until they have taken some units
+  const a = randn([256, 256], { generator: g }), b = randn([256, 256], { generator: g });
+  for (let i = 0; i < 100 && workerUnits() === before; i++) assertSameBits(a, b, "256³");
+  assert.ok(workerUnits() > before, "no worker ever took a unit: the products above ran on the calling thread only");
+}));
+
+test("batched products, broadcast batches and a shared weight are bit-identical on 1–4 threads", () => forcedThreads(() => {
+  for (const [batch, M, N, K] of [[[3], 17, 9, 20], [[2, 3], 65, 33, 129], [[7], 5, 70, 260], [[1], 90, 90, 90]] as const) {
+    assertSameBits(randn([...batch, M, K], { generator: g }), randn([...batch, K, N], { generator: g }), `batch ${batch} (${M},${K}) @ (${K},${N})`);
+    // a weight shared by every batch (stride 0) and a transposed batch
+    assertSameBits(randn([...batch, K, M], { generator: g }).transpose(-1, -2), randn([K, N], { generator: g }).expand([...batch, K, N]), `shared weight, batch ${batch}`);
+  }
+}));
+
+test("back-to-back products of changing shapes on 4 threads match one thread (late workers never see a half-written job)", () => forcedThreads(() => {
+  const shapes = Array.from({ length: 60 }, (_, i) => [65 + ((i * 37) % 200), 65 + ((i * 53) % 150), 1 + ((i * 29) % 300)]);
+  const pairs = shapes.map(([M, N, K]) => [randn([M, K], { generator: g }), randn([K, N], { generator: g })] as const);
+  const one = pairs.map(([a, b]) => bitsOn(1, a, b));
+  for (let round = 0; round < 3; round++) {
+    setNumThreads(4);
+    pairs.forEach(([a, b], i) => {
+      const got = bitsOn(4, a, b);
+      assert.ok(got.every((v, j) => v === one[i][j]), `product ${i} (${shapes[i]}), round ${round}`);
+    });
+  }
+}));
+
+test("setNumThreads rejects what is not a positive integer", () => {
+  for (const bad of [0, -1, 1.5, NaN]) assert.throws(() => setNumThreads(bad), /^Error: \[setNumThreads\] expected a positive integer thread count/);
+});
+
+function child(code: string, env: Record<string, string> = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 });
+  return { ...r, ms: performance.now() - t0 };
+}
+
+test("KILN_THREADS sets the thread count at start-up; a bad value warns and keeps the default", () => {
+  const code = `const k = await import(${JSON.stringify(api)}); console.log(k.getNumThreads());`;
+  assert.equal(child(code, { KILN_THREADS: "3" }).stdout.trim(), "3");
+  const bad = child(code, { KILN_THREADS: "many" });
+  assert.ok(Number(bad.stdout.trim()) >= 1, bad.stderr);
+  assert.match(bad.stderr, /\[KILN_THREADS\] expected a positive integer, got 'many'/);
+});
+
+test("the pool never keeps the process alive: a script that ends after a threaded matmul exits promptly", () => {
+  const pool = fileURLToPath(new URL("../../src/backend/wasm/gemm_pool.ts", import.meta.url));
+  const code = `const k = await import(${JSON.stringify(api)}); const p = await import(${JSON.stringify(pool)});
+    k.setNumThreads(2);
+    const a = k.randn([512, 512]), b = k.randn([512, 512]);
+    for (let i = 0; i < 20 && p.workerUnits() === 0; i++) k.matmul(a, b);
+    console.log(p.workerUnits() > 0 ? "pooled" : "single");`;
+  const r = child(code);
+  assert.equal(r.signal, null, `killed after ${r.ms.toFixed(0)} ms: the workers kept the process alive`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "pooled");
+  // start-up under tsx plus 20 products take about 1–3 s on the loaded 2-core machine; a hang hits the 60 s timeout
+  assert.ok(r.ms < 30_000, `took ${r.ms.toFixed(0)} ms`);
+});
+
+test("without SharedArrayBuffer (a page that is not cross-origin isolated) matmul runs on one thread", () => {
+  const code = `delete globalThis.SharedArrayBuffer; const k = await import(${JSON.stringify(api)});
+    k.setNumThreads(4);
+    const a = k.randn([300, 200]), b = k.randn([200, 100]);
+    const ref = a.to("float64").matmul(b.to("float64"));
+    console.log(k.backend(), k.getNumThreads(), k.matmul(a, b).sub(ref.to("float32")).abs().max().item() < 1e-3);`;
+  const r = child(code);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "wasm 1 true");
+});
+
+test("KILN_RELAXED_SIMD=1 opts in to the relaxed SIMD build, which is bit-identical across thread counts too", () => {
+  const code = `const k = await import(${JSON.stringify(api)});
+    k.wasmGemmConfig.minThreadWork = 0;
+    const a = k.randn([200, 300]), b = k.randn([300, 130]);
+    const bits = (t) => { k.setNumThreads(t); return Array.from(new Uint32Array(k.matmul(a, b).toTypedArray().buffer)).join(); };
+    console.log(k.wasmGemmVariant(), bits(1) === bits(2) && bits(1) === bits(3));`;
+  const r = child(code, { KILN_RELAXED_SIMD: "1" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "relaxed-simd true");
+  assert.equal(child(`const k = await import(${JSON.stringify(api)}); console.log(k.wasmGemmVariant());`).stdout.trim(), "simd");
+});

@@ -2,8 +2,8 @@
 // Every (peer, workload) runs in a fresh child process (bench/peers/*.ts, bench/suite_torch.py, bench/seed_torch.py,
 // examples/seed.ts) that prints one `@@RESULT {json}` line; this file runs them one after another (a 2-core machine:
 // nothing runs beside them but what else the machine is doing), prints a Markdown table, then the JSON summary.
-// All peers run on ONE thread (Kiln setNumThreads(1); tfjs-wasm has no threaded build in Node; torch.set_num_threads(1)),
-// except the GEMM all-threads rows: Kiln's worker pool and PyTorch on every core.
+// Kiln runs as users get it (its worker pool on every core) and on one thread (KILN_THREADS=1); PyTorch on one thread
+// (the issue's reference figures) and on every core; tfjs-wasm has no threaded build in Node.
 // Env: SUITE_BUDGET_MS (default 3000: timed part of one measurement), SUITE_SLOW_MS (8000: a slower first step is
 // reported alone, cold), SUITE_PHASE_CAP_MS (25000), SEED_RUNS (3), SUITE_JS_FULL=1 (also the Kiln js backend's
 // transformer, about 35 s), SUITE_ONLY=gemm,seed,... (a subset of workloads).
@@ -12,8 +12,8 @@ import { cpus, loadavg } from "node:os";
 import { GEMM_SIZES, MLP, WORKLOADS, median, type Windows, type Workload } from "./peers/common.js";
 
 type Result = Record<string, unknown> & { error?: string; maxRssMiB?: number };
-type PeerId = "kiln" | "kiln-js" | "tfjs-cpu" | "tfjs-wasm" | "pytorch";
-const PEERS: PeerId[] = ["kiln", "kiln-js", "tfjs-cpu", "tfjs-wasm", "pytorch"];
+type PeerId = "kiln" | "kiln-1t" | "kiln-js" | "tfjs-cpu" | "tfjs-wasm" | "pytorch" | "pytorch-all";
+const PEERS: PeerId[] = ["kiln", "kiln-1t", "kiln-js", "tfjs-cpu", "tfjs-wasm", "pytorch", "pytorch-all"];
 const PY = "/usr/bin/python3";
 const seedRuns = Number(process.env.SEED_RUNS ?? 3);
 const only = process.env.SUITE_ONLY ? process.env.SUITE_ONLY.split(",") : [...WORKLOADS];
@@ -22,7 +22,7 @@ const t00 = performance.now();
 const load0 = loadavg();
 const log = (s: string) => process.stderr.write(`[suite ${((performance.now() - t00) / 1000).toFixed(0).padStart(3)} s] ${s}\n`);
 
-const envWithout = (k: string) => { const e = { ...process.env }; delete e[k]; return e; };
+const envWithout = (...ks: string[]) => { const e = { ...process.env }; for (const k of ks) delete e[k]; return e; };
 const tsChild = (file: string, args: string[], env: NodeJS.ProcessEnv) =>
   spawnSync(process.execPath, ["--import", "tsx", file, ...args], { encoding: "utf8", env, timeout: 180_000, maxBuffer: 64 << 20 });
 
@@ -39,25 +39,34 @@ const haveTorch = torchProbe.status === 0;
 /** One child process: `peer` running `workload`. */
 function runOne(peer: PeerId, workload: Exclude<Workload, "seed">): Result {
   switch (peer) {
-    case "kiln": return parse(tsChild("bench/peers/kiln.ts", [workload], envWithout("KILN_BACKEND")), `kiln ${workload}`);
+    case "kiln": return parse(tsChild("bench/peers/kiln.ts", [workload], envWithout("KILN_BACKEND", "KILN_THREADS")), `kiln ${workload}`);
+    case "kiln-1t":
+      if (workload === "gemm") return { skipped: "see Kiln's own 1-thread rows" };
+      return parse(tsChild("bench/peers/kiln.ts", [workload], { ...envWithout("KILN_BACKEND"), KILN_THREADS: "1" }), `kiln-1t ${workload}`);
     case "kiln-js":
       if (workload === "transformer" && !jsFull) return { skipped: "not cheap on the js backend (≈5 s a training step, ≈35 s in all); SUITE_JS_FULL=1 runs it" };
       return parse(tsChild("bench/peers/kiln.ts", [workload], { ...process.env, KILN_BACKEND: "js" }), `kiln-js ${workload}`);
     case "tfjs-cpu": return parse(tsChild("bench/peers/tfjs.ts", ["cpu", workload], process.env), `tfjs-cpu ${workload}`);
     case "tfjs-wasm": return parse(tsChild("bench/peers/tfjs.ts", ["wasm", workload], process.env), `tfjs-wasm ${workload}`);
     case "pytorch": return parse(spawnSync(PY, ["bench/suite_torch.py", workload], { encoding: "utf8", timeout: 180_000 }), `pytorch ${workload}`);
+    case "pytorch-all":
+      if (workload === "gemm") return { skipped: "see PyTorch's own all-threads rows" };
+      return parse(spawnSync(PY, ["bench/suite_torch.py", workload], { encoding: "utf8", timeout: 180_000, env: { ...process.env, SUITE_TORCH_THREADS: "all" } }), `pytorch-all ${workload}`);
   }
 }
 
 /** The seed program, whole (fresh process per run, as a user runs it): SEED_RUNS runs, fewer once 20 s are spent. */
 function runSeed(peer: PeerId): Result {
+  // the seed's 16×10 tensors never reach the thread threshold: a second thread count would time the same code
+  if (peer === "kiln-1t") return { skipped: "same code as Kiln's: no kernel of the seed is big enough to split" };
+  if (peer === "pytorch-all") return { skipped: "not run: PyTorch splits an op across threads above 32,768 elements (its grain size); the seed's tensors are 16×10" };
   const secs: number[] = [];
   const t0 = performance.now();
   let extra: Result = {};
   while (secs.length < seedRuns && (secs.length === 0 || performance.now() - t0 < 20_000)) {
     let s: number | undefined;
     if (peer === "kiln" || peer === "kiln-js") {
-      const r = tsChild("examples/seed.ts", [], peer === "kiln" ? envWithout("KILN_BACKEND") : { ...process.env, KILN_BACKEND: "js" });
+      const r = tsChild("examples/seed.ts", [], peer === "kiln" ? envWithout("KILN_BACKEND", "KILN_THREADS") : { ...process.env, KILN_BACKEND: "js" });
       const m = /10 epochs in ([\d.]+) s/.exec(r.stderr ?? "");
       if (r.status !== 0 || !m) return { error: `examples/seed.ts failed: ${(r.stderr ?? "").trim().split("\n").pop()}` };
       s = Number(m[1]);
@@ -77,11 +86,11 @@ function runSeed(peer: PeerId): Result {
 }
 
 // ---- run everything ----
-const results: Record<PeerId, Partial<Record<Workload, Result>>> = { kiln: {}, "kiln-js": {}, "tfjs-cpu": {}, "tfjs-wasm": {}, pytorch: {} };
+const results: Record<PeerId, Partial<Record<Workload, Result>>> = { kiln: {}, "kiln-1t": {}, "kiln-js": {}, "tfjs-cpu": {}, "tfjs-wasm": {}, pytorch: {}, "pytorch-all": {} };
 for (const w of WORKLOADS) {
   if (!only.includes(w)) continue;
   for (const p of PEERS) {
-    if (p === "pytorch" && !haveTorch) { results[p][w] = { skipped: "absent" }; continue; }
+    if (p.startsWith("pytorch") && !haveTorch) { results[p][w] = { skipped: "absent" }; continue; }
     log(`${w.padEnd(11)} ${p}`);
     results[p][w] = w === "seed" ? runSeed(p) : runOne(p, w);
     if (results[p][w]!.error) log(`  ${results[p][w]!.error}`);
@@ -101,7 +110,7 @@ function missing(r: Result | undefined): Cell {
   const w = why(r) ?? "no value";
   if (w === "absent") return { text: "absent" };
   if (w.startsWith("cannot train")) return { text: "cannot train", note: w };
-  if (w.startsWith("not cheap")) return { text: "not run", note: w };
+  if (w.startsWith("not cheap") || w.startsWith("not run") || w.startsWith("see ") || w.startsWith("same code")) return { text: "—", note: w };
   return { text: "n/a", note: w };
 }
 
@@ -166,13 +175,13 @@ const kilnName = (() => {
 })();
 const torchInfo = Object.values(results.pytorch).find((x) => x?.version);
 const header: Record<PeerId, string> = {
-  kiln: kilnName, "kiln-js": "Kiln (KILN_BACKEND=js)", "tfjs-cpu": "tfjs-cpu 4.22", "tfjs-wasm": "tfjs-wasm 4.22",
-  pytorch: haveTorch ? `PyTorch ${torchInfo?.version ?? ""}`.trim() : "PyTorch",
+  kiln: `${kilnName}, ${cpus().length} threads`, "kiln-1t": "Kiln, 1 thread (KILN_THREADS=1)", "kiln-js": "Kiln (KILN_BACKEND=js)", "tfjs-cpu": "tfjs-cpu 4.22", "tfjs-wasm": "tfjs-wasm 4.22",
+  pytorch: `${haveTorch ? `PyTorch ${torchInfo?.version ?? ""}`.trim() : "PyTorch"}, 1 thread`, "pytorch-all": `PyTorch, ${cpus().length} threads`,
 };
 const out: string[] = [];
 out.push(`## Kiln benchmark suite — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? "CPU"}`);
 out.push("");
-out.push(`All peers on one thread (but the GEMM all-threads rows), fp32, each (peer, workload) in a fresh process, run one after another; load average ${load0.map((x) => x.toFixed(1)).join(" / ")} at start, ${loadavg().map((x) => x.toFixed(1)).join(" / ")} at end; ${totalS.toFixed(0)} s in all.`);
+out.push(`fp32. Kiln runs as users get it (worker pool on every core) and with KILN_THREADS=1; PyTorch on one thread (the issue's reference) and on every core; tfjs-cpu and tfjs-wasm have no threads in Node; the js backend is single-threaded. Each (peer, workload) runs in a fresh process, one after another; load average ${load0.map((x) => x.toFixed(1)).join(" / ")} at start, ${loadavg().map((x) => x.toFixed(1)).join(" / ")} at end; ${totalS.toFixed(0)} s in all.`);
 out.push("Cells: value (× Kiln) = the peer's speed relative to Kiln's default backend (>1: faster than Kiln); for RSS, its peak over Kiln's.");
 out.push("Rates are medians over timed windows after warm-up (a window = consecutive steps, GC included); footnotes say where fewer were timed.");
 out.push("");
@@ -199,7 +208,7 @@ const tw = results["tfjs-wasm"].transformer;
 if (tw?.note) notes.push(`tfjs-wasm transformer: ${tw.note}`);
 if (haveTorch && torchInfo) {
   const blas = String(torchInfo.blas ?? "?");
-  notes.push(`PyTorch is Debian's build (${torchInfo.version}, BLAS_INFO=${blas}${blas.includes("/blas/libblas") ? ": the netlib reference BLAS, not OpenBLAS/MKL, so its GEMM and Linear layers run far below what a pip wheel reaches; convolutions go through oneDNN" : ""}); torch.set_num_threads(1) throughout but the GEMM all-threads rows. Its seed row is bench/seed_torch.py (DataLoader).`);
+  notes.push(`PyTorch is Debian's build (${torchInfo.version}, BLAS_INFO=${blas}${blas.includes("/blas/libblas") ? ": the netlib reference BLAS, not OpenBLAS/MKL, so its GEMM and Linear layers run far below what a pip wheel reaches; convolutions go through oneDNN" : ""}); torch.set_num_threads(1) in its 1-thread column and the GEMM 1-thread rows, os.cpu_count() in the others. Its seed row is bench/seed_torch.py (DataLoader).`);
 } else if (!haveTorch) {
   notes.push(`PyTorch absent: ${PY} -c "import torch" failed (${(torchProbe.stderr || "").trim().split("\n").pop() ?? ""}).`);
 }

@@ -1,6 +1,6 @@
 # PyTorch as a peer of bench/suite.ts: `/usr/bin/python3 bench/suite_torch.py <gemm|mlp|cnn|transformer>` prints
-# `@@RESULT {json}` (the seed workload is bench/seed_torch.py). One thread, as the other peers; the GEMM workload
-# also measures all threads (torch.set_num_threads(os.cpu_count())) for the suite's all-threads rows.
+# `@@RESULT {json}` (the seed workload is bench/seed_torch.py). One thread unless SUITE_TORCH_THREADS=all; the GEMM
+# workload measures one thread, then all (torch.set_num_threads(os.cpu_count())) for the suite's all-threads rows.
 # Sizes and the timing policy mirror bench/peers/common.ts.
 import json
 import math
@@ -12,7 +12,9 @@ import time
 import torch
 import torch.nn as nn
 
-torch.set_num_threads(1)
+# SUITE_TORCH_THREADS=all: the suite's "PyTorch, all threads" column (training workloads)
+ALL_THREADS = os.environ.get("SUITE_TORCH_THREADS") == "all"
+torch.set_num_threads((os.cpu_count() or 1) if ALL_THREADS else 1)
 torch.manual_seed(0)
 BUDGET = float(os.environ.get("SUITE_BUDGET_MS", 3000)) / 1000
 SLOW = float(os.environ.get("SUITE_SLOW_MS", 8000)) / 1000
@@ -81,7 +83,7 @@ g = torch.Generator().manual_seed(1234)
 if workload == "gemm":
     def rates():
         out = {}
-        for n in [64, 128, 256, 512, 1024]:
+        for n in [64, 128, 256, 512, 1024, 2048]:
             a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
             torch.mm(a, b)
             ms = []

@@ -4,7 +4,7 @@
 export const WORKLOADS = ["gemm", "seed", "mlp", "cnn", "transformer"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
-export const GEMM_SIZES = [64, 128, 256, 512, 1024];
+export const GEMM_SIZES = [64, 128, 256, 512, 1024, 2048];
 export const MLP = { n: 10000, inDim: 784, hidden: 256, classes: 10, batch: 64, lr: 1e-3 };
 export const CNN = { n: 1024, batch: 64, lr: 1e-3 }; // 16 distinct random batches, cycled
 export const TRANSFORMER = { vocab: 64, ctx: 64, dModel: 128, heads: 4, layers: 2, ff: 512, batch: 32, lr: 3e-4, weightDecay: 0.01, batches: 4 };

@@ -7,10 +7,10 @@ manualSeed(0);
 const g = new Generator(1234);
 const workload = workloadArg(process.argv.slice(2));
 let lastLoss = NaN; // the last training loss, a sanity check that the peers train the same thing
-const info = { peer: "kiln", backend: backend(), gemmVariant: backend() === "wasm" ? wasmGemmVariant() : "js" };
-// every workload on one thread like the other peers; only the GEMM workload's all-threads row uses the pool
+const info = { peer: "kiln", backend: backend(), gemmVariant: backend() === "wasm" ? wasmGemmVariant() : "js", threads: getNumThreads() };
+// workloads run on Kiln's default thread count (KILN_THREADS, else all cores): the suite's "Kiln, 1 thread"
+// column sets KILN_THREADS=1; the GEMM workload measures one thread, then all
 const allThreads = getNumThreads();
-setNumThreads(1);
 
 /** One optimizer step: zeroGrad, forward, loss, backward, step, and the loss read back as a number. */
 function trainStep(model: nn.Module, opt: optim.Optimizer, lossOf: (m: nn.Module) => Tensor): number {
@@ -26,6 +26,7 @@ if (workload === "gemm") {
     const a = randn([n, n], { generator: g }), b = randn([n, n], { generator: g });
     return () => { noGrad(() => matmul(a, b)); };
   };
+  setNumThreads(1);
   const rates = gemmRates(mm);
   // the js backend has no threads: its all-threads row would repeat the one-thread row
   setNumThreads(allThreads);

@@ -224,6 +224,12 @@ export const rules = {
     const { D, eps } = n.attrs as { D: number; eps: number };
     return [g.requiresGrad ? P.layerNormBackward(h, x, D, eps) : null, x.requiresGrad ? layerNormSecond(h, g, x, D, eps) : null];
   },
+  // the reorder's gradient is the inverse reorder (N, O, L) -> (O, N*L); the bias gradient sums it over N*L
+  convOutput: (g, n) => {
+    const y = x0(n), b = n.inputs[1];
+    const gy = g.permute([1, 0, 2]).reshape(y.shape);
+    return [y.requiresGrad ? gy : null, b?.requiresGrad ? P.sum(gy, [1], false) : null];
+  },
 } satisfies Record<string, Rule>;
 
 /**

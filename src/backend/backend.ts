@@ -57,6 +57,8 @@ export interface Backend {
   scatterAdd(x: View, dim: number, index: View, src: View, outDtype: DType): Storage;
   // linear algebra: a (...batch, M, K) @ b (...batch, K, N), batch dims already equal (strides may be 0)
   matmul(a: View, b: View, outShape: readonly number[], outDtype: DType): Storage;
+  /** x (rows, in) @ wt (in, out), plus b (out) on every row when given: the matmul, then each element + b[j] rounded once. */
+  linear(x: View, wt: View, b: View | null, outShape: readonly number[], outDtype: DType): Storage;
   // fused activations (src/backend/js/activation_kernels.ts): one pass instead of a chain of elementwise kernels
   /** softmax (log = false) or log-softmax (log = true) of a floating x along dim; output has x's shape. */
   softmax(x: View, dim: number, log: boolean, outDtype: DType): Storage;
@@ -79,4 +81,6 @@ export interface Backend {
   maxPool2d(x: View, win: Window2d, outDtype: DType): { values: Storage; indices: Int32Array };
   /** maxPool2d's input gradient: g (N, C, ho, wo) added at contiguous `indices` (N, C, ho*wo; any outside [0, H*W) skipped) into zeros of `shape` (N, C, H, W). */
   maxPool2dBackward(g: View, indices: View, shape: readonly number[], outDtype: DType): Storage;
+  /** A convolution's GEMM result y (O, N*L) reordered to (N, O, L), plus the bias b (O) when given. */
+  convOutput(y: View, b: View | null, N: number, outDtype: DType): Storage;
 }

@@ -56,7 +56,10 @@ export function checkBiasShape(op: string, what: string, bias: Tensor, scores: n
  */
 export function attend(op: string, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number, dropoutP: number,
   training: boolean, g: Generator): { out: Tensor; weights: Tensor } {
-  let scores = P.mul(matmul(q, k.mT), scalarLike(scale, q)); // (..., L, S)
+  let scores = matmul(q, k.mT); // (..., L, S)
+  // MultiheadAttention passes 1: it folds the scale into its q projection's weight, a pass over (E, E) instead of
+  // two (forward and backward) over the (..., L, S) scores
+  if (scale !== 1) scores = P.mul(scores, scalarLike(scale, q));
   if (bias) scores = P.add(scores, bias); // (..., L, S)
   // NOTE: a row masked everywhere is all -inf, and its softmax is NaN, as PyTorch's math backend
   let weights = R.softmax(scores, -1); // (..., L, S)

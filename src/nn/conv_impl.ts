@@ -116,24 +116,22 @@ function slidOut(n: number, k: number, s: number, d: number, pBefore: number, pA
 
 /**
  * 2-d convolution of x (N, C, H, W) with w (O, C/groups, kh, kw), as im2col: the weight (G, O/G, C/G*kh*kw) times
- * the columns (G, C/G*kh*kw, N*Ho*Wo), plus bias, gives (O, N, Ho, Wo), copied to (N, O, Ho, Wo).
+ * the columns (G, C/G*kh*kw, N*Ho*Wo) gives (O, N*Ho*Wo), reordered to (N, O, Ho, Wo) with the bias added.
  * NOTE: with the batch in the columns each of the forward, input-gradient and weight-gradient products is one
- * GEMM (the weight gradient's K is N*Ho*Wo, not a first layer's 9); the cost is the output copied once each way.
- * Consumers get a contiguous output: strided elementwise ops are several times slower than the copy. The bias
- * is added before the permute, so its gradient sums contiguous rows.
+ * GEMM (the weight gradient's K is N*Ho*Wo, not a first layer's 9); the cost is the output reordered once each
+ * way, in runs of Ho*Wo. Consumers get a contiguous output: strided elementwise ops are several times slower.
  */
 function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, stride: Sizes, pads: Pads, dil: Sizes, groups: number): Tensor {
   const [N, , H, W] = x.shape;
   const [O, Cg, kh, kw] = w.shape;
   const ho = slidOut(H, kh, stride[0], dil[0], pads[0], pads[1], false), wo = slidOut(W, kw, stride[1], dil[1], pads[2], pads[3], false);
   const win: Window2d = { kh, kw, sh: stride[0], sw: stride[1], dh: dil[0], dw: dil[1], ph: pads[0], pw: pads[2], ho, wo };
-  const K = Cg * kh * kw, NL = N * ho * wo;
+  const K = Cg * kh * kw, L = ho * wo, NL = N * L;
   const cols = P.im2col(x, win); // (C*kh*kw, N*L)
   const y = groups === 1
     ? P.matmul(w.reshape([O, K]), cols) // (O, N*L)
     : P.matmul(w.reshape([groups, O / groups, K]), cols.reshape([groups, K, NL])).reshape([O, NL]); // (G, O/G, N*L)
-  const yb = b ? P.add(y, b.reshape([O, 1])) : y;
-  return P.clone(yb.reshape([O, N, ho, wo]).permute([1, 0, 2, 3])); // (N, O, Ho, Wo)
+  return P.convOutput(y, b, N, L).reshape([N, O, ho, wo]); // (N, O, Ho, Wo)
 }
 
 /** Lift a 1-d problem (N, C, L) to 2-d (N, C, 1, L) so one implementation serves both. */

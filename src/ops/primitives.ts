@@ -274,11 +274,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const wt = new Tensor(w.buf, [inF, outF], [w.strides[1], w.strides[0]], w.offset, w.dtype);
   let dt = promoteTypes(x.dtype, w.dtype);
   if (b) dt = promoteTypes(dt, b.dtype);
-  const buf = active.b.matmul(x2, wt, [x2.shape[0], outF], dt);
-  if (b) {
-    const bb = b.buf, bo = b.offset, bs = b.strides[0];
-    for (let r = 0, at = 0; r < x2.shape[0]; r++) for (let j = 0; j < outF; j++, at++) buf[at] += bb[bo + j * bs];
-  }
+  const buf = active.b.linear(x2, wt, b, [x2.shape[0], outF], dt);
   const shape = [...x.shape.slice(0, -1), outF];
   return record("linear", fresh(buf, shape, dt), b ? [x, w, b] : [x, w], null);
 }
@@ -404,4 +400,17 @@ export function maxPool2dBackward(g: Tensor, indices: Tensor, shape: number[]): 
   }
   const idx = indices.isContiguous() ? indices : clone(indices); // the kernels walk the indices in order
   return record("maxPool2dBackward", fresh(active.b.maxPool2dBackward(g, idx, shape, g.dtype), shape.slice(), g.dtype), [g], idx);
+}
+
+/**
+ * A convolution's GEMM result y (O, N*L) reordered to (N, O, L), plus the bias b (O) when given.
+ * NOTE: one pass over the output instead of a bias add and a permuted copy, each a fresh output the size of it.
+ */
+export function convOutput(y: Tensor, b: Tensor | null, N: number, L: number): Tensor {
+  const O = y.shape[0];
+  if (y.ndim !== 2 || y.shape[1] !== N * L || (b !== null && (b.ndim !== 1 || b.shape[0] !== O))) {
+    throw new Error(`[convOutput] result ${fmtShape(y.shape)} and bias ${b ? fmtShape(b.shape) : "None"} do not fit (O, N*L) = (O, ${N}*${L}) and (O)`);
+  }
+  const dt = b ? promoteTypes(y.dtype, b.dtype) : y.dtype;
+  return record("convOutput", fresh(active.b.convOutput(y, b, N, dt), [N, O, L], dt), b ? [y, b] : [y], null);
 }

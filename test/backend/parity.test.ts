@@ -207,6 +207,11 @@ const CASES: Partial<Record<Kernel, () => Case>> = {
     // float32 accumulation against float64: 2·K·ε per unit product, the values are below 2 in magnitude
     return { run: (be) => be.matmul(a, b, [...batch, M, N], "float32"), tol: { ulp: 2, abs: 8 * K * 2 ** -24 * 4 } };
   },
+  linear: () => {
+    const M = pick(DIM), K = pick(DIM), N = pick(DIM), x = view([M, K]), wt = view([K, N]), b = chance(0.8) ? view([N]) : null;
+    // matmul's bound; the bias is one more rounding of a sum below 4 in magnitude
+    return { run: (be) => be.linear(x, wt, b, [M, N], "float32"), tol: { ulp: 2, abs: 8 * K * 2 ** -24 * 4 + 2 ** -22 } };
+  },
   softmax: () => {
     const x = view(nonEmpty()), dim = chance(0.5) ? x.shape.length - 1 : int(0, x.shape.length - 1), log = chance(0.5);
     return { run: (be) => be.softmax(x, dim, log, "float32"), tol: SOFTMAX };
@@ -237,6 +242,11 @@ const CASES: Partial<Record<Kernel, () => Case>> = {
     const { indices } = jsBackend.maxPool2d(x, w, "float32");
     const gr = view([N, C, w.ho, w.wo]), idx = wrap(indices, [N, C, w.ho * w.wo]);
     return { run: (be) => be.maxPool2dBackward(gr, idx, x.shape, "float32"), tol: "exact" };
+  },
+  convOutput: () => {
+    // runs of L long enough for the TypedArray.set path some of the time
+    const O = pick(DIM), N = pick(DIM), L = pick([...DIM, 64, 100]), y = view([O, N * L], "special"), b = chance(0.7) ? view([O], "special") : null;
+    return { run: (be) => be.convOutput(y, b, N, "float32"), tol: "exact" };
   },
 };
 

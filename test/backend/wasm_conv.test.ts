@@ -1,10 +1,12 @@
-// The "wasm" backend's im2col, col2im and max-pooling kernels against the JS reference: random windows, odd sizes, strided views.
+// The "wasm" backend's im2col, col2im, max-pooling and output-reorder kernels against the JS reference: random windows, odd sizes, strided views.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Generator, randn, setBackend, backend, nn, optim, type Tensor } from "../../src/index.js";
 import type { View, Window2d } from "../../src/backend/backend.js";
 import { convKernels as js } from "../../src/backend/js/conv_kernels.js";
 import { convKernels as wasm, wasmConvConfig } from "../../src/backend/wasm/conv.js";
+import { jsBackend } from "../../src/backend/js/js_backend.js";
+import { wasmBackend } from "../../src/backend/wasm/wasm_backend.js";
 
 const g = new Generator(77);
 const int = (lo: number, hi: number) => lo + g.nextInt(hi - lo + 1);
@@ -85,6 +87,54 @@ test("ties go to the first maximum, NaN wins, and an all -inf window points at i
     assert.deepEqual([...neg.indices], [0, 1]);
   }
 }));
+
+test("stride-1 windows as wide as the input (the plane-shift path) match the reference", () => forced(() => {
+  for (let t = 0; t < 60; t++) {
+    const N = int(1, 3), C = int(1, 4), H = int(1, 9), W = int(4, 13);
+    // 'same' convolutions and their dilated, even-sized and cropping relatives: output width W at stride 1
+    const kh = int(1, 5), kw = int(1, 5), dh = int(1, 2), dw = int(1, 2);
+    const ph = int(-1, dh * (kh - 1)), pw = pick([Math.floor(dw * (kw - 1) / 2), int(-1, dw * (kw - 1))]);
+    const win: Window2d = { kh, kw, sh: 1, sw: 1, dh, dw, ph, pw, ho: int(0, H + 2), wo: W };
+    const x = pick([true, false]) ? randn([N, C, H, W], { generator: g }) : randn([N + 1, C + 1, H, W], { generator: g }).narrow(1, 1, C).narrow(0, 0, N);
+    const label = `case ${t}: x ${x.shape} strides ${x.strides}, window ${JSON.stringify(win)}`;
+    assertSame(wasm!.im2col(x, win, "float32"), js.im2col(x, win, "float32"), `im2col ${label}`);
+    const cols = randn([C * kh * kw, N * win.ho * W], { generator: g });
+    if (t % 4 === 0 && cols.numel() > 0) (cols.buf as Float32Array)[g.nextInt(cols.numel())] = pick([NaN, -0, Infinity]);
+    assertSame(wasm!.col2im(cols, [N, C, H, W], win, "float32"), js.col2im(cols, [N, C, H, W], win, "float32"), `col2im ${label}`);
+  }
+}));
+
+test("2x2 stride-2 pooling (the deinterleaving forward, the one-write backward) matches the reference; overlapping windows fall back", () => forced(() => {
+  for (let t = 0; t < 60; t++) {
+    const N = int(1, 3), C = int(1, 4), ho = int(1, 9), wo = int(1, 11), H = 2 * ho + int(0, 1), W = 2 * wo + int(0, 1);
+    // 2x2 stride 2 windows, an odd last row or column left out; 3x3 stride 2 pad 1 windows overlap their neighbours
+    const win: Window2d = t % 3 === 2 ? { kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, ph: 1, pw: 1, ho, wo } : { kh: 2, kw: 2, sh: 2, sw: 2, dh: 1, dw: 1, ph: 0, pw: 0, ho, wo };
+    const x = randomInput(N, C, H, W);
+    for (let k = 0; k < 3; k++) (x.buf as Float32Array)[g.nextInt(x.buf.length)] = pick([NaN, -Infinity, -0]);
+    const { indices } = js.maxPool2d(x, win, "float32");
+    const got = wasm!.maxPool2d(x, win, "float32");
+    assertSame(got.values, js.maxPool2d(x, win, "float32").values, `maxPool2d values case ${t}: x ${x.shape}, window ${JSON.stringify(win)}`);
+    assertSame(got.indices, indices, `maxPool2d indices case ${t}: x ${x.shape}, window ${JSON.stringify(win)}`);
+    const idx = { buf: indices, shape: [N, C, ho * wo], strides: [C * ho * wo, ho * wo, 1], offset: 0 };
+    const gr = pick([true, false]) ? randn([N, C, ho, wo], { generator: g }) : randn([N, C, wo, ho], { generator: g }).transpose(2, 3);
+    if (t % 2 === 0) (gr.buf as Float32Array)[g.nextInt(gr.numel())] = pick([NaN, -0, Infinity]);
+    const label = `case ${t}: g ${gr.shape} strides ${gr.strides}, window ${JSON.stringify(win)}`;
+    assertSame(wasm!.maxPool2dBackward(gr, idx, [N, C, H, W], "float32"), js.maxPool2dBackward(gr, idx, [N, C, H, W], "float32"), label);
+  }
+}));
+
+test("copies of views with long contiguous runs (the conv output reorder) are exact on both backends", () => {
+  for (let t = 0; t < 20; t++) {
+    const A = int(1, 5), B = int(1, 5), L = pick([64, 65, 196, 300]);
+    // (B, A, L) storage read as (A, B, L), sometimes narrowed along L or stepped along A
+    const base = randn([B, 2 * A, L + 3], { generator: g });
+    const v = base.narrow(2, int(0, 3), L).slice(1, 0, null, pick([1, 2])).narrow(1, 0, A).permute(1, 0, 2);
+    const want = new Float32Array(A * B * L);
+    for (let a = 0, k = 0; a < A; a++) for (let b = 0; b < B; b++) for (let l = 0; l < L; l++, k++) want[k] = v.buf[v.offset + a * v.strides[0] + b * v.strides[1] + l * v.strides[2]];
+    assertSame(jsBackend.copy(v, "float32"), want, `js copy case ${t}: ${v.shape} strides ${v.strides}`);
+    assertSame(wasmBackend!.copy(v, "float32"), want, `wasm copy case ${t}: ${v.shape} strides ${v.strides}`);
+  }
+});
 
 test("a CNN's training step agrees between the wasm and js backends", () => {
   const run = (name: string) => {

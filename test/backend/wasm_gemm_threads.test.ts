@@ -8,6 +8,7 @@ import { wasmBackend, wasmGemmConfig } from "../../src/backend/wasm/wasm_backend
 import { workerUnits } from "../../src/backend/wasm/gemm_pool.js";
 
 const g = new Generator(77);
+const chance = () => g.nextDouble() < 0.5;
 const api = fileURLToPath(new URL("../../src/api.ts", import.meta.url));
 
 /** Run fn with every float32 matmul on the WebAssembly path and split over the pool, however small. */
@@ -53,6 +54,56 @@ test("1, 2, 3, 4 threads give bit-identical products: odd sizes, Aᵀ, Bᵀ, row
   const a = randn([256, 256], { generator: g }), b = randn([256, 256], { generator: g });
   for (let i = 0; i < 100 && workerUnits() === before; i++) assertSameBits(a, b, "256³");
   assert.ok(workerUnits() > before, "no worker ever took a unit: the products above ran on the calling thread only");
+}));
+
+test("blocks copied out as they finish (row blocks, column blocks row by row, whole batches) match one thread", () => forcedThreads(() => {
+  for (const [M, N, K] of [[1000, 200, 8], [70, 2100, 10]]) {
+    for (const ta of [false, true]) {
+      const a = ta ? randn([K, M], { generator: g }).T : randn([M, K], { generator: g });
+      assertSameBits(a, randn([K, N], { generator: g }), `(${M},${K})${ta ? "ᵀ" : ""} @ (${K},${N})`);
+    }
+  }
+  assertSameBits(randn([8, 130, 5], { generator: g }), randn([8, 5, 130], { generator: g }), "batch 8 (130,5) @ (5,130)");
+}));
+
+test("a small C with a long K (split by K blocks on 2–4 threads) is bit-identical to one thread", () => forcedThreads(() => {
+  for (const [M, N, K] of [[16, 9, 2000], [32, 144, 1300], [3, 5, 257], [1, 1, 600], [70, 20, 900]]) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = ta ? randn([K, M], { generator: g }).T : randn([M, K], { generator: g });
+      const b = tb ? randn([N, K], { generator: g }).T : randn([K, N], { generator: g });
+      assertSameBits(a, b, `(${M},${K})${ta ? "ᵀ" : ""} @ (${K},${N})${tb ? "ᵀ" : ""}`);
+    }
+  }
+  assertSameBits(randn([3, 5, 700], { generator: g }), randn([3, 700, 9], { generator: g }), "batch 3 (5,700) @ (700,9)");
+}));
+
+test("a narrow product (computed transposed) has the bits of the same columns of a wide one", () => forcedThreads(() => {
+  for (const [M, N, K] of [[16, 9, 2000], [64, 10, 300], [33, 3, 40]]) {
+    const a = randn([M, K], { generator: g }), wide = randn([K, 64], { generator: g }).T.T, narrow = wide.narrow(1, 0, N);
+    const w = bitsOn(1, a, wide);
+    for (const threads of [1, 2, 3]) {
+      const got = bitsOn(threads, a, narrow);
+      const i = got.findIndex((v, j) => v !== w[Math.floor(j / N) * 64 + (j % N)]);
+      assert.equal(i, -1, `(${M},${K}) @ (${K},${N}) on ${threads} threads: element ${i} differs from the wide product`);
+    }
+  }
+}));
+
+test("linear adds the bias bit for bit as the matmul then a float32 add per element did, on 1–4 threads", () => forcedThreads(() => {
+  for (const [M, N, K] of [[5, 7, 3], [200, 130, 40], [130, 1030, 40], [16, 9, 700], [64, 10, 300], [70, 300, 520]]) {
+    const x = randn([M, K], { generator: g }), wt = randn([N, K], { generator: g }).T;
+    const bias = chance() ? randn([N], { generator: g }) : randn([N, 2], { generator: g }).select(1, 0); // contiguous or strided
+    setNumThreads(1);
+    const ref = wasmBackend!.matmul(x, wt, [M, N], "float32") as Float32Array;
+    for (let j = 0, at = 0; j < M * N; j++, at++) ref[at] += bias.buf[bias.offset + (j % N) * bias.strides[0]];
+    for (const threads of [1, 2, 3, 4]) {
+      setNumThreads(threads);
+      const got = wasmBackend!.linear(x, wt, bias, [M, N], "float32") as Float32Array;
+      const i = got.findIndex((v, j) => !Object.is(v, ref[j]));
+      assert.equal(i, -1, `(${M},${K}) @ (${K},${N}) + bias on ${threads} threads: element ${i} is ${got[i]}, expected ${ref[i]}`);
+      assert.deepEqual(wasmBackend!.linear(x, wt, null, [M, N], "float32"), wasmBackend!.matmul(x, wt, [M, N], "float32"));
+    }
+  }
 }));
 
 test("batched products, broadcast batches and a shared weight are bit-identical on 1–4 threads", () => forcedThreads(() => {

@@ -271,6 +271,8 @@ const fused: Case[] = [
   // overlapping windows (stride 1) share maxima: the gradient sums there; ceil mode's last window hangs past the input
   { name: "maxPool2d primitive overlap ceil mode", fn: (x) => P.maxPool2d(x.transpose(2, 3), win(2, 3, 1, 2, 1, 1, 0, 1, 4, 3)), inputs: () => [distinct(1, 2, 5, 5)] },
   { name: "maxPool2dBackward primitive repeated indices", fn: (g) => P.maxPool2dBackward(g, idx([[[0, 5, 5], [2, 2, 1]]]), [1, 2, 2, 3]), inputs: () => [R(1, 2, 1, 3)] },
+  { name: "convOutput primitive with bias", fn: (y, b) => P.convOutput(y, b, 2, 3), inputs: () => [R(4, 6), R(4)] },
+  { name: "convOutput primitive without bias, transposed result", fn: (y) => P.convOutput(y.t(), null, 3, 2), inputs: () => [R(6, 3)] },
 ];
 const all = [...cases, ...fused];
 

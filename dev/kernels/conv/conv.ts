@@ -1,4 +1,4 @@
-// AssemblyScript float32 kernels for convolution and pooling windows (im2col, col2im, max pooling), compiled by scripts/build_wasm.mjs.
+// AssemblyScript float32 kernels for convolution and pooling windows (im2col, col2im, max pooling, output reorder), compiled by scripts/build_wasm.mjs.
 // NOTE: this file is AssemblyScript, not TypeScript; it lives outside src/ because `tsc` type-checks all of src/.
 // Strides and offsets are in elements and may be negative (i32 arithmetic, wrapped into the address): the glue
 // copies each view's touched span into the arena and passes the address of its element (0, 0, 0, 0).
@@ -35,9 +35,82 @@ export function arena(bytes: usize): usize {
   for (; k < to; k++) store<f32>(at(o, k), 0);
 }
 
+/** Lanes (0, 1, 2, 3) as the columns col..col+3 of rows W >= 4 wide, wrapped into [0, W). */
+@inline function laneCols(col: i32, W: i32): v128 {
+  const c = i32x4.add(i32x4.splat(col), i32x4(0, 1, 2, 3));
+  return i32x4.sub(c, v128.and(i32x4.ge_s(c, i32x4.splat(W)), i32x4.splat(W)));
+}
+
+/** Lanes whose column lies in [q0, q1), as an all-ones mask. */
+@inline function colMask(cols: v128, q0: i32, q1: i32): v128 {
+  return v128.and(i32x4.ge_s(cols, i32x4.splat(q0)), i32x4.lt_s(cols, i32x4.splat(q1)));
+}
+
+// shiftRange's results (AssemblyScript functions return one value)
+let q0g: i32 = 0, q1g: i32 = 0, t0g: i32 = 0, t1g: i32 = 0;
+
+/**
+ * For one kernel position, shifted by (rowShift, colShift) over rows of W at stride 1 with ho*W outputs: the
+ * output offsets t = r*W + q that read inside x lie in [t0, t1) (empty: t0 == t1), and within that range exactly
+ * the columns q outside [q0, q1) read outside x.
+ */
+@inline function shiftRange(H: i32, W: i32, ho: i32, rowShift: i32, colShift: i32): void {
+  q0g = firstCol(colShift, 1, W);
+  q1g = max(endCol(colShift, 1, W, W), q0g);
+  const r0 = min(max(-rowShift, 0), ho), r1 = max(min(H - rowShift, ho), r0);
+  if (r0 == r1 || q0g == q1g) { t0g = 0; t1g = 0; return; }
+  t0g = r0 * W + q0g;
+  t1g = (r1 - 1) * W + q1g;
+}
+
+/**
+ * im2col at stride 1 with an output as wide as the input, rows of x contiguous: each column plane (c, i, j, n) is
+ * x's plane (n, c) shifted by (i*dh - ph)*W + j*dw - pw, positions outside x zeroed. One pass of vectors per plane
+ * instead of a short row at a time.
+ */
+function im2colShift(x: usize, sN: i32, sC: i32, N: i32, C: i32, H: i32, W: i32,
+  kh: i32, kw: i32, dh: i32, dw: i32, ph: i32, pw: i32, ho: i32, out: usize): void {
+  const L = ho * W;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const rowShift = i * dh - ph, colShift = j * dw - pw;
+          shiftRange(H, W, ho, rowShift, colShift);
+          const q0 = q0g, q1 = q1g, t0 = t0g, t1 = t1g;
+          const o = at(out, (((c * kh + i) * kw + j) * N + n) * L);
+          const s = at(x, n * sN + c * sC + rowShift * W + colShift); // x's element for t = 0
+          zero(o, 0, t0);
+          zero(o, t1, L);
+          let t = t0;
+          if (q0 == 0 && q1 == W) {
+            for (; t + 4 <= t1; t += 4) v128.store(at(o, t), v128.load(at(s, t)));
+            for (; t < t1; t++) store<f32>(at(o, t), load<f32>(at(s, t)));
+            continue;
+          }
+          let col = q0;
+          for (; t + 4 <= t1; t += 4) {
+            v128.store(at(o, t), v128.and(v128.load(at(s, t)), colMask(laneCols(col, W), q0, q1)));
+            col += 4;
+            if (col >= W) col -= W;
+          }
+          for (; t < t1; t++) {
+            store<f32>(at(o, t), col >= q0 && col < q1 ? load<f32>(at(s, t)) : 0);
+            if (++col == W) col = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
 /** x (N, C, H, W) at strides sN..sW → columns (C*kh*kw, N*ho*wo) at out, zeros outside x. */
 export function im2col(x: usize, sN: i32, sC: i32, sH: i32, sW: i32, N: i32, C: i32, H: i32, W: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, ph: i32, pw: i32, ho: i32, wo: i32, out: usize): void {
+  if (sh == 1 && sw == 1 && sW == 1 && sH == W && wo == W && W >= 4) {
+    im2colShift(x, sN, sC, N, C, H, W, kh, kw, dh, dw, ph, pw, ho, out);
+    return;
+  }
   const rowBytes = <usize>wo << 2;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
@@ -70,10 +143,54 @@ export function im2col(x: usize, sN: i32, sC: i32, sH: i32, sW: i32, N: i32, C: 
   }
 }
 
+/**
+ * col2im for the shapes of im2colShift, columns contiguous along N*ho*wo: each column plane is added to x's plane
+ * shifted, positions outside x adding +0 (the sums are never -0, so that changes nothing), in the reference's order.
+ */
+function col2imShift(cols: usize, cK: i32, N: i32, C: i32, H: i32, W: i32,
+  kh: i32, kw: i32, dh: i32, dw: i32, ph: i32, pw: i32, ho: i32, out: usize): void {
+  const L = ho * W;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const rowShift = i * dh - ph, colShift = j * dw - pw;
+          shiftRange(H, W, ho, rowShift, colShift);
+          const q0 = q0g, q1 = q1g, t0 = t0g, t1 = t1g;
+          // NOTE: t + shift stays inside the plane for t0 <= t < t1, so masked lanes add 0 to elements of it
+          const d = at(out, (n * C + c) * H * W + rowShift * W + colShift);
+          const s = at(cols, n * L + ((c * kh + i) * kw + j) * cK);
+          let t = t0;
+          if (q0 == 0 && q1 == W) {
+            for (; t + 4 <= t1; t += 4) v128.store(at(d, t), f32x4.add(v128.load(at(d, t)), v128.load(at(s, t))));
+            for (; t < t1; t++) store<f32>(at(d, t), load<f32>(at(d, t)) + load<f32>(at(s, t)));
+            continue;
+          }
+          let col = q0;
+          for (; t + 4 <= t1; t += 4) {
+            const v = v128.and(v128.load(at(s, t)), colMask(laneCols(col, W), q0, q1));
+            v128.store(at(d, t), f32x4.add(v128.load(at(d, t)), v));
+            col += 4;
+            if (col >= W) col -= W;
+          }
+          for (; t < t1; t++) {
+            if (col >= q0 && col < q1) store<f32>(at(d, t), load<f32>(at(d, t)) + load<f32>(at(s, t)));
+            if (++col == W) col = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
 /** The adjoint of im2col: columns (C*kh*kw, N*ho*wo) at strides cK, cL summed into out (N, C, H, W), contiguous. */
 export function col2im(cols: usize, cK: i32, cL: i32, N: i32, C: i32, H: i32, W: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, ph: i32, pw: i32, ho: i32, wo: i32, out: usize): void {
   memory.fill(out, 0, <usize>(N * C * H * W) << 2);
+  if (sh == 1 && sw == 1 && cL == 1 && wo == W && W >= 4) {
+    col2imShift(cols, cK, N, C, H, W, kh, kw, dh, dw, ph, pw, ho, out);
+    return;
+  }
   const cN = ho * wo * cL;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
@@ -167,12 +284,55 @@ export function col2im(cols: usize, cK: i32, cL: i32, N: i32, C: i32, H: i32, W:
 }
 
 /**
+ * Four 2x2 stride-2 windows, q..q+3, whose top-left elements are x[p + 2l] (rows sH apart, columns contiguous) and
+ * h*W + w = e + 2l: poolBlock's steps with the four elements deinterleaved from two loads per row. The first
+ * element always becomes the running max (a -inf one leaves best at -inf and the index there).
+ */
+@inline function pool2x2Block(x: usize, p: i32, sH: i32, W: i32, e: i32, out: usize, idx: usize): void {
+  const a = v128.load(at(x, p)), b = v128.load(at(x, p + 4)), c = v128.load(at(x, p + sH)), d = v128.load(at(x, p + sH + 4));
+  let best = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+  let arg = i32x4.splat(0);
+  const v01 = v128.shuffle<f32>(a, b, 1, 3, 5, 7), v10 = v128.shuffle<f32>(c, d, 0, 2, 4, 6), v11 = v128.shuffle<f32>(c, d, 1, 3, 5, 7);
+  let take = v128.or(f32x4.gt(v01, best), f32x4.ne(v01, v01));
+  best = v128.bitselect(v01, best, take);
+  arg = v128.bitselect(i32x4.splat(1), arg, take);
+  take = v128.or(f32x4.gt(v10, best), f32x4.ne(v10, v10));
+  best = v128.bitselect(v10, best, take);
+  arg = v128.bitselect(i32x4.splat(W), arg, take);
+  take = v128.or(f32x4.gt(v11, best), f32x4.ne(v11, v11));
+  best = v128.bitselect(v11, best, take);
+  arg = v128.bitselect(i32x4.splat(W + 1), arg, take);
+  v128.store(out, best);
+  v128.store(idx, i32x4.add(arg, i32x4.add(i32x4.splat(e), i32x4(0, 2, 4, 6))));
+}
+
+/** maxPool2d with 2x2 stride-2 windows inside x (no padding or dilation), columns contiguous, wo >= 4. */
+function maxPool2x2(x: usize, sN: i32, sC: i32, sH: i32, N: i32, C: i32, W: i32, ho: i32, wo: i32, values: usize, idx: usize): void {
+  let o: i32 = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let r = 0; r < ho; r++, o += wo) {
+        const p = n * sN + c * sC + 2 * r * sH, e = 2 * r * W;
+        let q = 0;
+        for (; q + 4 <= wo; q += 4) pool2x2Block(x, p + 2 * q, sH, W, e + 2 * q, at(values, o + q), at(idx, o + q));
+        // the last windows as a block overlapping the previous one (it stores the same results again)
+        if (q < wo) pool2x2Block(x, p + 2 * (wo - 4), sH, W, e + 2 * (wo - 4), at(values, o + wo - 4), at(idx, o + wo - 4));
+      }
+    }
+  }
+}
+
+/**
  * Max over each window of x (N, C, H, W) into values (N, C, ho, wo) and the flat h*W + w index of the first
  * maximum into idx, as PyTorch: start at -inf on the first in-bounds element, take a greater value or any NaN.
  * Four windows at once where they lie inside the input's columns (lane l is window q + l, the same steps as scalar).
  */
 export function maxPool2d(x: usize, sN: i32, sC: i32, sH: i32, sW: i32, N: i32, C: i32, H: i32, W: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, ph: i32, pw: i32, ho: i32, wo: i32, values: usize, idx: usize): void {
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && dh == 1 && dw == 1 && ph == 0 && pw == 0 && sW == 1 && wo >= 4 && 2 * ho <= H && 2 * wo <= W) {
+    maxPool2x2(x, sN, sC, sH, N, C, W, ho, wo, values, idx);
+    return;
+  }
   // windows qa <= q < qb lie inside the columns
   const qa = min(pw <= 0 ? 0 : (pw + sw - 1) / sw, wo);
   const lastStart = W - 1 - (kw - 1) * dw + pw;
@@ -202,9 +362,67 @@ export function maxPool2d(x: usize, sN: i32, sC: i32, sH: i32, sW: i32, N: i32, 
   }
 }
 
+/**
+ * Four 2x2 tiles of maxPool2dBackward: windows q..q+3 of the row pair at `top` (plane offset p0 of window q's
+ * first element), each element 0 + g where the window's index points and 0 elsewhere. Returns the lanes whose
+ * index lies outside their tile.
+ */
+@inline function poolTiles4(g: usize, gi: i32, gW: i32, idx: usize, t: i32, out: usize, top: i32, p0: i32, W: i32): v128 {
+  const k = i32x4.sub(v128.load(at(idx, t)), i32x4.add(i32x4.splat(p0), i32x4(0, 2, 4, 6))); // 0, 1, W or W + 1 inside
+  const zeros = f32x4.splat(0);
+  const gv = f32x4.add(gather(g, gi, gW), zeros); // as the reference's 0 + g: -0 becomes +0
+  const m00 = i32x4.eq(k, zeros), m01 = i32x4.eq(k, i32x4.splat(1)), m10 = i32x4.eq(k, i32x4.splat(W)), m11 = i32x4.eq(k, i32x4.splat(W + 1));
+  const a = v128.and(gv, m00), b = v128.and(gv, m01), e = v128.and(gv, m10), f = v128.and(gv, m11);
+  const o0 = at(out, top), o1 = at(out, top + W);
+  v128.store(o0, v128.shuffle<f32>(a, b, 0, 4, 1, 5));
+  v128.store(o0 + 16, v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  v128.store(o1, v128.shuffle<f32>(e, f, 0, 4, 1, 5));
+  v128.store(o1 + 16, v128.shuffle<f32>(e, f, 2, 6, 3, 7));
+  return v128.not(v128.or(v128.or(m00, m01), v128.or(m10, m11)));
+}
+
+/**
+ * maxPool2dBackward when the input is tiled by 2x2 blocks, one per window (H = 2 ho, W = 2 wo): every output
+ * element written once, instead of zeroing the output and scattering. Returns false, having written garbage, when
+ * an index lies outside its block (windows that overlap or pad).
+ */
+function poolBackward2x2(g: usize, gN: i32, gC: i32, gH: i32, gW: i32, idx: usize, N: i32, C: i32, H: i32, W: i32,
+  ho: i32, wo: i32, out: usize): bool {
+  let bad = i32x4.splat(0);
+  let t: i32 = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const plane = (n * C + c) * H * W;
+      for (let r = 0; r < ho; r++, t += wo) {
+        const p = 2 * r * W, gRow = n * gN + c * gC + r * gH;
+        let q = 0;
+        for (; q + 4 <= wo; q += 4) bad = v128.or(bad, poolTiles4(g, gRow + q * gW, gW, idx, t + q, out, plane + p + 2 * q, p + 2 * q, W));
+        // the last windows as a block overlapping the previous one (it writes the same values again)
+        if (q < wo && wo >= 4) {
+          q = wo - 4;
+          bad = v128.or(bad, poolTiles4(g, gRow + q * gW, gW, idx, t + q, out, plane + p + 2 * q, p + 2 * q, W));
+          q = wo;
+        }
+        for (; q < wo; q++) {
+          const e = p + 2 * q, k = load<i32>(at(idx, t + q)) - e;
+          if (k != 0 && k != 1 && k != W && k != W + 1) return false;
+          const gv = load<f32>(at(g, gRow + q * gW)) + 0;
+          const o = at(out, plane + e);
+          store<f32>(o, k == 0 ? gv : 0);
+          store<f32>(o + 4, k == 1 ? gv : 0);
+          store<f32>(at(o, W), k == W ? gv : 0);
+          store<f32>(at(o, W + 1), k == W + 1 ? gv : 0);
+        }
+      }
+    }
+  }
+  return !v128.any_true(bad);
+}
+
 /** maxPool2d's input gradient: g (N, C, ho, wo) at strides gN..gW added at idx (contiguous) into out (N, C, H, W). */
 export function maxPool2dBackward(g: usize, gN: i32, gC: i32, gH: i32, gW: i32, idx: usize,
   N: i32, C: i32, H: i32, W: i32, ho: i32, wo: i32, out: usize): void {
+  if (H == 2 * ho && W == 2 * wo && poolBackward2x2(g, gN, gC, gH, gW, idx, N, C, H, W, ho, wo, out)) return;
   memory.fill(out, 0, <usize>(N * C * H * W) << 2);
   let t: i32 = 0;
   for (let n = 0; n < N; n++) {
@@ -217,6 +435,26 @@ export function maxPool2dBackward(g: usize, gN: i32, gC: i32, gH: i32, gW: i32, 
           const d = at(out, plane + k);
           store<f32>(d, load<f32>(d) + load<f32>(at(g, gi)));
         }
+      }
+    }
+  }
+}
+
+/** The GEMM result y (O, N*L), contiguous, reordered to (N, O, L) at out with bias[o] added to channel o. */
+export function convOutput(y: usize, bias: usize, O: i32, N: i32, L: i32, out: usize): void {
+  let d = out;
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++, d += <usize>L << 2) {
+      const s = at(y, (o * N + n) * L);
+      const bs = load<f32>(at(bias, o)), bv = f32x4.splat(bs);
+      let l = 0;
+      for (; l + 4 <= L; l += 4) {
+        const p = <usize>l << 2;
+        v128.store(d + p, f32x4.add(v128.load(s + p), bv));
+      }
+      for (; l < L; l++) {
+        const p = <usize>l << 2;
+        store<f32>(d + p, load<f32>(s + p) + bs);
       }
     }
   }

@@ -36,6 +36,10 @@ for (const [N, C, H, W] of [[64, 16, 28, 28], [64, 32, 14, 14]]) {
   cases.push([`maxPool2d ${N}x${C}x${H}x${W} 2x2`, N * C * H * W, () => js.maxPool2d(x, win, "float32"), () => wasm!.maxPool2d(x, win, "float32")]);
   cases.push([`maxPool2dBackward to ${N}x${C}x${H}x${W}`, N * C * H * W, () => js.maxPool2dBackward(g, idx, [N, C, H, W], "float32"), () => wasm!.maxPool2dBackward(g, idx, [N, C, H, W], "float32")]);
 }
+for (const [O, N, L] of [[16, 64, 784], [32, 64, 196]]) {
+  const y = randn([O, N * L]), b = randn([O]);
+  cases.push([`convOutput ${O}x(${N}x${L}) + bias`, O * N * L, () => js.convOutput(y, b, N, "float32"), () => wasm!.convOutput(y, b, N, "float32")]);
+}
 console.log("kernel".padEnd(36), "elements".padStart(9), "js ms".padStart(8), "wasm ms".padStart(8), "js ns/el".padStart(9), "wasm ns/el".padStart(11));
 for (const [name, n, fj, fw] of cases) {
   const tj = time(fj), tw = time(fw);

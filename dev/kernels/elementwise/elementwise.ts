@@ -36,11 +36,14 @@ export function arena(bytes: usize): usize {
 
 // ---- transcendentals (Cephes single-precision polynomials, musl erff), each ≤ 2 ulp (lab.ts measures) ----
 
-/** e^x; results below 2^-126 round once into the subnormal range, above FLT_MAX give inf. */
-@inline function vexp(x: v128): v128 {
+/**
+ * e^x; results below 2^-126 round once into the subnormal range, above FLT_MAX give inf. With `normalOnly`
+ * the caller guarantees -87 ≤ x ≤ 88 (a normal result), which saves the clamp and the second factor.
+ */
+@inline function vexp(x: v128, normalOnly: bool = false): v128 {
   // clamped so that n fits two normal powers of two; pmin/pmax (one x86 instruction each, unlike min/max)
   // return their first operand for NaN
-  x = f32x4.pmin(f32x4.pmax(x, sp(-104.0)), sp(89.0));
+  if (!normalOnly) x = f32x4.pmin(f32x4.pmax(x, sp(-104.0)), sp(89.0));
   // n = round(x log2 e) by adding 1.5·2^23: the sum's low mantissa bits are n (cheaper than nearest + trunc_sat)
   const t = f32x4.add(f32x4.mul(x, sp(1.44269504088896341)), sp(12582912.0));
   const fn = f32x4.sub(t, sp(12582912.0));
@@ -53,8 +56,9 @@ export function arena(bytes: usize): usize {
   p = mad(p, r, sp(1.6666665459e-1));
   p = mad(p, r, sp(5.0000001201e-1));
   p = f32x4.add(mad(f32x4.mul(p, r), r, r), sp(1.0));
-  // 2^n as two factors, so that n = 128 (overflow) and n < -126 (subnormal results) round only once
   const n = i32x4.sub(t, i32x4.splat(0x4b400000));
+  if (normalOnly) return f32x4.mul(p, i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23));
+  // 2^n as two factors, so that n = 128 (overflow) and n < -126 (subnormal results) round only once
   const n1 = i32x4.shr_s(n, 1);
   const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
   const s2 = i32x4.shl(i32x4.add(i32x4.sub(n, n1), i32x4.splat(127)), 23);
@@ -65,9 +69,9 @@ export function arena(bytes: usize): usize {
  * e^(a + t) for |a| ≥ |t| with a exact: one exp of the rounded sum, corrected by the sum's rounding error
  * (Fast2Sum), as accurate as e^a·e^t for half the exps.
  */
-@inline function vexp2(a: v128, t: v128): v128 {
+@inline function vexp2(a: v128, t: v128, normalOnly: bool = false): v128 {
   const s = f32x4.add(a, t);
-  const e = vexp(s);
+  const e = vexp(s, normalOnly);
   return mad(e, f32x4.add(f32x4.sub(a, s), t), e);
 }
 
@@ -139,25 +143,28 @@ export function arena(bytes: usize): usize {
   return f32x4.sub(q, f32x4.div(f32x4.mul(q, c), d));
 }
 
+/** erf(u) - u for 0 ≤ u < 0.84375: musl's erff fit of that range, u · p(u²)/q(u²). */
+@inline function erfSmallTerm(u: v128): v128 {
+  const z = f32x4.mul(u, u);
+  let p = mad(sp(-2.3763017452e-05), z, sp(-5.7702702470e-03));
+  p = mad(p, z, sp(-2.8481749818e-02));
+  p = mad(p, z, sp(-3.2504209876e-01));
+  p = mad(p, z, sp(1.2837916613e-01));
+  let q = mad(sp(-3.9602282413e-06), z, sp(1.3249473704e-04));
+  q = mad(q, z, sp(5.0813062117e-03));
+  q = mad(q, z, sp(6.5022252500e-02));
+  q = mad(q, z, sp(3.9791721106e-01));
+  q = mad(q, z, sp(1.0));
+  return f32x4.mul(u, f32x4.div(p, q));
+}
+
 /** erf after musl's erff (FreeBSD s_erff.c): rational fits on [0, 0.84375), [0.84375, 1.25), then erfc's. */
 @inline function verf(x: v128): v128 {
   const ax = v128.andnot(x, i32x4.splat(SIGN));
   let r = sp(1.0);
   // the branches run only when some lane needs them
   const mA = f32x4.lt(ax, sp(0.84375));
-  if (v128.any_true(mA)) {
-    const z = f32x4.mul(ax, ax);
-    let p = mad(sp(-2.3763017452e-05), z, sp(-5.7702702470e-03));
-    p = mad(p, z, sp(-2.8481749818e-02));
-    p = mad(p, z, sp(-3.2504209876e-01));
-    p = mad(p, z, sp(1.2837916613e-01));
-    let q = mad(sp(-3.9602282413e-06), z, sp(1.3249473704e-04));
-    q = mad(q, z, sp(5.0813062117e-03));
-    q = mad(q, z, sp(6.5022252500e-02));
-    q = mad(q, z, sp(3.9791721106e-01));
-    q = mad(q, z, sp(1.0));
-    r = v128.bitselect(mad(ax, f32x4.div(p, q), ax), r, mA);
-  }
+  if (v128.any_true(mA)) r = v128.bitselect(f32x4.add(ax, erfSmallTerm(ax)), r, mA);
   const mB = v128.and(f32x4.ge(ax, sp(0.84375)), f32x4.lt(ax, sp(1.25)));
   if (v128.any_true(mB)) {
     const s = f32x4.sub(ax, sp(1.0));
@@ -208,88 +215,82 @@ export function arena(bytes: usize): usize {
   return v128.bitselect(x, r, f32x4.ne(x, x));
 }
 
-/** e^(-x²/2) without the rounding of x²: -x²/2 = -h²/2 + (h - x)(h + x)/2 with h (x's low 12 bits cleared) exact. */
+/**
+ * e^(-x²/2) for 0 ≤ ax ≤ 12.5 (a normal result) without the rounding of x²: -x²/2 = -h²/2 + (h - x)(h + x)/2
+ * with h (x's low 12 bits cleared) exact.
+ */
 @inline function vgauss(ax: v128): v128 {
   const h = v128.and(ax, i32x4.splat(0xfffff000));
-  return vexp2(f32x4.mul(f32x4.mul(h, h), sp(-0.5)), f32x4.mul(f32x4.mul(f32x4.sub(h, ax), f32x4.add(h, ax)), sp(0.5)));
+  return vexp2(f32x4.mul(f32x4.mul(h, h), sp(-0.5)), f32x4.mul(f32x4.mul(f32x4.sub(h, ax), f32x4.add(h, ax)), sp(0.5)), true);
+}
+
+// Φ(-a) e^(a²/2) for a = |x| ≤ 12.5 as a degree 4/5 rational in a (relative error 4.4e-9, fit_phi_tail.py),
+// evaluated in float64: in float32 its roundings alone cost up to 7 ulp
+@inline function tailRatio(a: v128): v128 {
+  let n = f64x2.add(f64x2.mul(f64x2.splat(0.003949206002757444), a), f64x2.splat(0.039501399025100824));
+  n = f64x2.add(f64x2.mul(n, a), f64x2.splat(0.17986616095860125));
+  n = f64x2.add(f64x2.mul(n, a), f64x2.splat(0.4337264058829717));
+  n = f64x2.add(f64x2.mul(n, a), f64x2.splat(0.5000000021583572));
+  let d = f64x2.add(f64x2.mul(f64x2.splat(0.009899028374520058), a), f64x2.splat(0.09902346843615445));
+  d = f64x2.add(f64x2.mul(d, a), f64x2.splat(0.46057891407433965));
+  d = f64x2.add(f64x2.mul(d, a), f64x2.splat(1.188475860922445));
+  d = f64x2.add(f64x2.mul(d, a), f64x2.splat(1.665337688643873));
+  d = f64x2.add(f64x2.mul(d, a), f64x2.splat(1.0));
+  return f64x2.div(n, d);
+}
+
+// Φ(x) and φ(x) = e^(-x²/2)/√(2π) of the last vexact() call, per half (lanes 0-1, 2-3), in float64
+let PHI_LO: v128 = f64x2.splat(0);
+let PHI_HI: v128 = f64x2.splat(0);
+let DEN_LO: v128 = f64x2.splat(0);
+let DEN_HI: v128 = f64x2.splat(0);
+
+/**
+ * Φ and φ of x (left in PHI_*, DEN_*): Φ(-|x|) = e^(-x²/2) · tailRatio(|x|), Φ(|x|) = 1 - Φ(-|x|). One exp
+ * (vgauss) and one rational for the whole range replace erf's three regions (README, version 6); the
+ * rational and the products run in float64, so Φ carries only the exp's ~1 ulp. Past |x| = 12.5 Φ is 0 or 1
+ * (e is zeroed: no subnormal results, and ±inf · φ gives NaN as in the reference); NaN propagates.
+ */
+@inline function vexact(x: v128): void {
+  const ax = v128.andnot(x, i32x4.splat(SIGN));
+  const ac = f32x4.pmin(ax, sp(12.5));
+  const e = v128.andnot(vgauss(ac), f32x4.gt(ax, sp(12.5)));
+  const a0 = lo2(ac), a1 = hi2(ac), e0 = lo2(e), e1 = hi2(e);
+  const t0 = f64x2.mul(e0, tailRatio(a0)), t1 = f64x2.mul(e1, tailRatio(a1));
+  const n0 = f64x2.lt(lo2(x), f64x2.splat(0)), n1 = f64x2.lt(hi2(x), f64x2.splat(0));
+  PHI_LO = v128.bitselect(t0, f64x2.sub(f64x2.splat(1.0), t0), n0);
+  PHI_HI = v128.bitselect(t1, f64x2.sub(f64x2.splat(1.0), t1), n1);
+  DEN_LO = f64x2.mul(e0, f64x2.splat(0.3989422804014327));
+  DEN_HI = f64x2.mul(e1, f64x2.splat(0.3989422804014327));
 }
 
 /**
- * Φ(x) = (1 + erf(x/√2)) / 2, the standard normal CDF, accurate in both tails: erf for x ≥ 0 and erfc(|x|/√2)
- * for x < 0 (1 + erf would cancel there), with musl's erff/erfcf fits; the erfc tail takes e^(-x²/2) from vgauss
- * rather than from the rounded |x|/√2.
+ * Φ(x) for |x| < 0.84375·√2 in all lanes: (1 + erf(u))/2 or erfc(u)/2, u = |x|/√2, from musl's erff fit of that
+ * range (one division, no exp).
  */
-@inline function vphi(x: v128): v128 {
-  // Φ has saturated long before |x| = 64; clamping keeps h - |x| finite for infinite x
-  const ax = f32x4.pmin(v128.andnot(x, i32x4.splat(SIGN)), sp(64.0));
-  const u = f32x4.mul(ax, sp(0.70710678118654752));
-  let e = sp(1.0), c = sp(0.0);
-  const mA = f32x4.lt(u, sp(0.84375));
-  if (v128.any_true(mA)) {
-    const z = f32x4.mul(u, u);
-    let p = mad(sp(-2.3763017452e-05), z, sp(-5.7702702470e-03));
-    p = mad(p, z, sp(-2.8481749818e-02));
-    p = mad(p, z, sp(-3.2504209876e-01));
-    p = mad(p, z, sp(1.2837916613e-01));
-    let q = mad(sp(-3.9602282413e-06), z, sp(1.3249473704e-04));
-    q = mad(q, z, sp(5.0813062117e-03));
-    q = mad(q, z, sp(6.5022252500e-02));
-    q = mad(q, z, sp(3.9791721106e-01));
-    q = mad(q, z, sp(1.0));
-    const y = f32x4.mul(u, f32x4.div(p, q));
-    e = v128.bitselect(f32x4.add(u, y), e, mA);
-    // erfc = 1 - (u + y), as musl: 0.5 - (y + (u - 0.5)) from u = 1/4 on, where u - 0.5 is exact
-    c = v128.bitselect(v128.bitselect(f32x4.sub(sp(1.0), f32x4.add(u, y)), f32x4.sub(sp(0.5), f32x4.add(y, f32x4.sub(u, sp(0.5)))), f32x4.lt(u, sp(0.25))), c, mA);
-  }
-  const mB = v128.and(f32x4.ge(u, sp(0.84375)), f32x4.lt(u, sp(1.25)));
-  if (v128.any_true(mB)) {
-    const s = f32x4.sub(u, sp(1.0));
-    let p = mad(sp(-2.1663755178e-03), s, sp(3.5478305072e-02));
-    p = mad(p, s, sp(-1.1089469492e-01));
-    p = mad(p, s, sp(3.1834661961e-01));
-    p = mad(p, s, sp(-3.7220788002e-01));
-    p = mad(p, s, sp(4.1485610604e-01));
-    p = mad(p, s, sp(-2.3621185683e-03));
-    let q = mad(sp(1.1984500103e-02), s, sp(1.3637083583e-02));
-    q = mad(q, s, sp(1.2617121637e-01));
-    q = mad(q, s, sp(7.1828655899e-02));
-    q = mad(q, s, sp(5.4039794207e-01));
-    q = mad(q, s, sp(1.0642088205e-01));
-    q = mad(q, s, sp(1.0));
-    const pq = f32x4.div(p, q), erx = sp(8.4506291151e-01);
-    e = v128.bitselect(f32x4.add(erx, pq), e, mB);
-    c = v128.bitselect(f32x4.sub(f32x4.sub(sp(1.0), erx), pq), c, mB);
-  }
-  const mC = f32x4.ge(u, sp(1.25));
-  if (v128.any_true(mC)) {
-    const s = f32x4.div(sp(1.0), f32x4.mul(u, u));
-    const a = f32x4.lt(u, sp(2.85714285714));
-    let R = v128.bitselect(sp(-9.8143291473e+00), sp(0), a);
-    R = mad(R, s, v128.bitselect(sp(-8.1287437439e+01), sp(-4.8351919556e+02), a));
-    R = mad(R, s, v128.bitselect(sp(-1.8460508728e+02), sp(-1.0250950928e+03), a));
-    R = mad(R, s, v128.bitselect(sp(-1.6239666748e+02), sp(-6.3756646729e+02), a));
-    R = mad(R, s, v128.bitselect(sp(-6.2375331879e+01), sp(-1.6063638306e+02), a));
-    R = mad(R, s, v128.bitselect(sp(-1.0558626175e+01), sp(-1.7757955551e+01), a));
-    R = mad(R, s, v128.bitselect(sp(-6.9385856390e-01), sp(-7.9928326607e-01), a));
-    R = mad(R, s, v128.bitselect(sp(-9.8649440333e-03), sp(-9.8649431020e-03), a));
-    let S = v128.bitselect(sp(-6.0424413532e-02), sp(0), a);
-    S = mad(S, s, v128.bitselect(sp(6.5702495575e+00), sp(-2.2440952301e+01), a));
-    S = mad(S, s, v128.bitselect(sp(1.0863500214e+02), sp(4.7452853394e+02), a));
-    S = mad(S, s, v128.bitselect(sp(4.2900814819e+02), sp(2.5530502930e+03), a));
-    S = mad(S, s, v128.bitselect(sp(6.4538726807e+02), sp(3.1998581543e+03), a));
-    S = mad(S, s, v128.bitselect(sp(4.3456588745e+02), sp(1.5367296143e+03), a));
-    S = mad(S, s, v128.bitselect(sp(1.3765776062e+02), sp(3.2579251099e+02), a));
-    S = mad(S, s, v128.bitselect(sp(1.9651271820e+01), sp(3.0338060379e+01), a));
-    S = mad(S, s, sp(1.0));
-    // erfc(u) = e^(-u² - 0.5625 + R/S) / u with u² = x²/2 split as in vgauss, h of 11 bits so that
-    // -h²/2 - 0.5625 is exact too (with 12 bits the sum needs 25 bits once it passes a power of two: 9.6 ulp)
-    const h = v128.and(ax, i32x4.splat(0xffffe000));
-    const r = f32x4.div(vexp2(mad(f32x4.mul(h, h), sp(-0.5), sp(-0.5625)), mad(f32x4.mul(f32x4.sub(h, ax), f32x4.add(h, ax)), sp(0.5), f32x4.div(R, S))), u);
-    e = v128.bitselect(f32x4.sub(sp(1.0), r), e, mC);
-    c = v128.bitselect(r, c, mC);
-  }
-  const phi = f32x4.mul(v128.bitselect(f32x4.add(sp(1.0), e), c, f32x4.ge(x, sp(0))), sp(0.5));
-  return v128.bitselect(x, phi, f32x4.ne(x, x));
+@inline function vphiCentral(x: v128, u: v128): v128 {
+  const y = erfSmallTerm(u);
+  // erfc = 1 - (u + y), as musl: 0.5 - (y + (u - 0.5)) from u = 1/4 on, where u - 0.5 is exact
+  const c = v128.bitselect(f32x4.sub(sp(1.0), f32x4.add(u, y)), f32x4.sub(sp(0.5), f32x4.add(y, f32x4.sub(u, sp(0.5)))), f32x4.lt(u, sp(0.25)));
+  return f32x4.mul(v128.bitselect(f32x4.add(sp(1.0), f32x4.add(u, y)), c, f32x4.ge(x, sp(0))), sp(0.5));
+}
+
+/**
+ * gelu(x) = x Φ(x). NOTE: vectors with all |x| < 1.19 (most of a layer's pre-activations) take the central fit,
+ * ~2x cheaper than vexact's exp and float64 rational; the rest get vexact, rounded once.
+ */
+@inline function vgeluExact(x: v128): v128 {
+  const u = f32x4.mul(v128.andnot(x, i32x4.splat(SIGN)), sp(0.70710678118654752));
+  if (!v128.any_true(f32x4.ge(u, sp(0.84375)))) return f32x4.mul(x, vphiCentral(x, u));
+  vexact(x);
+  return join(f64x2.mul(lo2(x), PHI_LO), f64x2.mul(hi2(x), PHI_HI));
+}
+
+/** g gelu'(x) = g (Φ(x) + x φ(x)), rounded once. */
+@inline function vgeluGradExact(x: v128, g: v128): v128 {
+  vexact(x);
+  const d0 = f64x2.add(PHI_LO, f64x2.mul(lo2(x), DEN_LO)), d1 = f64x2.add(PHI_HI, f64x2.mul(hi2(x), DEN_HI));
+  return join(f64x2.mul(lo2(g), d0), f64x2.mul(hi2(g), d1));
 }
 
 // √(2/π) and the cubic coefficient of GELU's tanh form, whose 1 + tanh(w) is 2σ(2w) (no cancellation for w < 0)
@@ -336,7 +337,7 @@ export function gelu(x: usize, o: usize, n: i32, tanh: i32): void {
   if (!tanh) {
     for (; i0 + 8 <= n; i0 += 8) {
       const p = x + (<usize>i0 << 2), q = o + (<usize>i0 << 2), a = v128.load(p), b = v128.load(p, 16);
-      const ra = f32x4.mul(a, vphi(a)), rb = f32x4.mul(b, vphi(b));
+      const ra = vgeluExact(a), rb = vgeluExact(b);
       v128.store(q, ra);
       v128.store(q, rb, 16);
     }
@@ -346,16 +347,10 @@ export function gelu(x: usize, o: usize, n: i32, tanh: i32): void {
     if (k <= 0) break;
     const p = x + (<usize>i << 2);
     const v = k == 4 ? v128.load(p) : loadPart(p, k);
-    const r = f32x4.mul(v, tanh ? vsigmoid2(vgeluW2(v), W_LO) : vphi(v));
+    const r = tanh ? f32x4.mul(v, vsigmoid2(vgeluW2(v), W_LO)) : vgeluExact(v);
     if (k == 4) v128.store(o + (<usize>i << 2), r);
     else storePart(o + (<usize>i << 2), r, k);
   }
-}
-
-/** gelu'(x) = Φ(x) + x φ(x). */
-@inline function geluDerivative(v: v128): v128 {
-  const ax = f32x4.pmin(v128.andnot(v, i32x4.splat(SIGN)), sp(64.0));
-  return mad(f32x4.mul(v, vgauss(ax)), sp(0.3989422804014327), vphi(v));
 }
 
 /**
@@ -369,7 +364,7 @@ export function gelu_backward(g: usize, x: usize, o: usize, n: i32, tanh: i32): 
     for (; i0 + 8 <= n; i0 += 8) {
       const px = x + (<usize>i0 << 2), pg = g + (<usize>i0 << 2), q = o + (<usize>i0 << 2);
       const a = v128.load(px), b = v128.load(px, 16), ga = v128.load(pg), gb = v128.load(pg, 16);
-      const ra = f32x4.mul(ga, geluDerivative(a)), rb = f32x4.mul(gb, geluDerivative(b));
+      const ra = vgeluGradExact(a, ga), rb = vgeluGradExact(b, gb);
       v128.store(q, ra);
       v128.store(q, rb, 16);
     }
@@ -379,18 +374,18 @@ export function gelu_backward(g: usize, x: usize, o: usize, n: i32, tanh: i32): 
     if (k <= 0) break;
     const px = x + (<usize>i << 2), pg = g + (<usize>i << 2);
     const v = k == 4 ? v128.load(px) : loadPart(px, k), gv = k == 4 ? v128.load(pg) : loadPart(pg, k);
-    let d: v128;
+    let r: v128;
     if (tanh) {
       // past |x| = 1e4 the second term is 0 (σ(-2w) = 0); clamping keeps 3κx² finite, and infinite x give NaN as in the reference
       const vc = f32x4.pmin(f32x4.pmax(v, sp(-1e4)), sp(1e4));
       const w2 = vgeluW2(v), lo = W_LO, sp2 = vsigmoid2(w2, lo), sm2 = vsigmoid2(f32x4.neg(w2), f32x4.neg(lo));
       const poly = mad(f32x4.mul(vc, vc), sp(3 * K_KAPPA), sp(1.0));
-      d = f32x4.add(sp2, f32x4.mul(f32x4.mul(f32x4.mul(f32x4.add(vc, vc), sp2), sm2), f32x4.mul(poly, sp(K_BETA))));
+      let d = f32x4.add(sp2, f32x4.mul(f32x4.mul(f32x4.mul(f32x4.add(vc, vc), sp2), sm2), f32x4.mul(poly, sp(K_BETA))));
       d = v128.bitselect(sp(NaN), d, f32x4.eq(v128.andnot(v, i32x4.splat(SIGN)), sp(Infinity)));
+      r = f32x4.mul(gv, d);
     } else {
-      d = geluDerivative(v);
+      r = vgeluGradExact(v, gv);
     }
-    const r = f32x4.mul(gv, d);
     if (k == 4) v128.store(o + (<usize>i << 2), r);
     else storePart(o + (<usize>i << 2), r, k);
   }
@@ -600,8 +595,11 @@ export function gather4(x: usize, o: usize, n0: i32, n1: i32, n2: i32, n3: i32, 
   const d = f32x4.sub(x, m), bb = f32x4.sub(d, x);
   let err = f32x4.sub(f32x4.sub(x, f32x4.sub(d, bb)), f32x4.add(m, bb));
   err = v128.and(err, f32x4.lt(v128.andnot(d, i32x4.splat(SIGN)), sp(Infinity)));
-  const e = vexp(d);
-  return mad(e, err, e);
+  // NOTE: results below float32's normal range (masked-out scores: d = -inf) are 0, not subnormal: x86 takes a
+  // slow assist on every subnormal result (causal softmax rows 6.5 → 4.9 ns/element); relative to the row's
+  // sum (≥ 1) they are far below the output's resolution
+  const e = vexp(f32x4.pmax(d, sp(-87.0)));
+  return v128.andnot(mad(e, err, e), f32x4.lt(d, sp(-87.0)));
 }
 
 /** softmax (log = 0) or log-softmax of each row; a NaN anywhere in a row makes the row NaN, as in the reference. */
@@ -617,14 +615,27 @@ export function softmax_last(x: usize, o: usize, rows: i32, cols: i32, log: i32)
     if (log && (m == Infinity || m == -Infinity)) m = 0;
     const ms = f32x4.splat(m);
     // pass 1: e = e^(x - m) into o (softmax) and its float64 sum
-    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-    for (let i = 0; i < n4; i += 4) {
+    // two vectors per iteration, as in unary() (4.9 → 4.3 ns/element)
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+    let i = 0;
+    for (; i + 8 <= n4; i += 8) {
+      const e = vexpDiff(v128.load(p + (<usize>i << 2)), ms), f = vexpDiff(v128.load(p + (<usize>i << 2), 16), ms);
+      if (!log) {
+        v128.store(q + (<usize>i << 2), e);
+        v128.store(q + (<usize>i << 2), f, 16);
+      }
+      s0 = f64x2.add(s0, lo2(e));
+      s1 = f64x2.add(s1, hi2(e));
+      s2 = f64x2.add(s2, lo2(f));
+      s3 = f64x2.add(s3, hi2(f));
+    }
+    for (; i < n4; i += 4) {
       const e = vexpDiff(v128.load(p + (<usize>i << 2)), ms);
       if (!log) v128.store(q + (<usize>i << 2), e);
       s0 = f64x2.add(s0, lo2(e));
       s1 = f64x2.add(s1, hi2(e));
     }
-    let s = hsum(f64x2.add(s0, s1));
+    let s = hsum(f64x2.add(f64x2.add(s0, s1), f64x2.add(s2, s3)));
     if (t) {
       const e = vexpDiff(loadPart(p + (<usize>n4 << 2), t), ms);
       if (!log) storePart(q + (<usize>n4 << 2), e, t);

@@ -1,7 +1,10 @@
 // Elementwise kernel lab: max ulp error of the SIMD transcendentals against float64 JS, and ns/element JS vs wasm.
 // Usage: npx tsx dev/kernels/elementwise/lab.ts [--ulp] [--bench] [--sizes 256,4096,65536] [--ops exp,add]
+//        npx tsx dev/kernels/elementwise/lab.ts --raw [--src other.ts] [--sd 0.58]
 // --ulp compiles elementwise.ts (this directory) fresh, so an edited kernel is measured without a build; --bench
-// times whole backend kernels (copies included) from the built module, with the size thresholds forced to 0.
+// times whole backend kernels (copies included) from the built module, with the size thresholds forced to 0;
+// --raw times the exact GELU kernels (x ~ N(0, sd²)) and softmax rows (64, causal and not) of a fresh compile of
+// --src (default elementwise.ts) inside WebAssembly memory, without copies: versions compared side by side.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
@@ -14,9 +17,42 @@ import type { Backend, View } from "../../../src/backend/backend.js";
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
-const doUlp = argv.includes("--ulp") || !argv.includes("--bench");
-const doBench = argv.includes("--bench") || !argv.includes("--ulp");
+const doRaw = argv.includes("--raw");
+const doUlp = argv.includes("--ulp") || (!argv.includes("--bench") && !doRaw);
+const doBench = argv.includes("--bench") || (!argv.includes("--ulp") && !doRaw);
 const g = new Generator(11);
+
+async function compile(path: string): Promise<WebAssembly.Exports> {
+  const r = await asc.compileString(readFileSync(path, "utf8"), { optimizeLevel: 3, runtime: "stub", noAssert: true, enable: ["simd"] });
+  if (r.error || !r.binary) throw new Error(`[lab] compile failed: ${r.stderr.toString()}`);
+  return new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(r.binary)), {}).exports;
+}
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+
+if (doRaw) {
+  const ex = await compile(opt("--src") ?? here("elementwise.ts")) as unknown as {
+    memory: WebAssembly.Memory; arena(bytes: number): number; gelu(x: number, o: number, n: number, tanh: number): void;
+    gelu_backward(g: number, x: number, o: number, n: number, tanh: number): void; softmax_last(x: number, o: number, rows: number, cols: number, log: number): void };
+  const N = 1 << 20, sd = Number(opt("--sd") ?? 1);
+  const at = ex.arena(N * 12), x = at, gr = at + N * 4, o = at + N * 8;
+  const normal = () => Math.sqrt(-2 * Math.log(1 - g.nextDouble())) * Math.cos(2 * Math.PI * g.nextDouble());
+  const mem = new Float32Array(ex.memory.buffer);
+  for (let i = 0; i < N; i++) { mem[(x >> 2) + i] = normal() * sd; mem[(gr >> 2) + i] = normal(); }
+  // attention scores of (64, 64) rows: -inf above the diagonal (causal) or not
+  const scores = (causal: boolean) => Float32Array.from({ length: N }, (_, i) => (causal && (i & 63) > ((i >> 6) & 63) ? -Infinity : normal() * 2));
+  const time = (name: string, f: () => void, before = () => {}) => {
+    const runs: number[] = [];
+    for (let k = 0; k < 15; k++) { before(); const t0 = performance.now(); f(); runs.push(performance.now() - t0); }
+    console.log(`| ${name} | ${((runs.sort((p, q) => p - q)[3] * 1e6) / N).toFixed(2)} |`);
+  };
+  console.log(`raw ns/element, ${N} elements, x ~ N(0, ${sd}²) for GELU\n| kernel | ns/element |\n|---|---|`);
+  time("gelu", () => ex.gelu(x, o, N, 0));
+  time("geluBackward", () => ex.gelu_backward(gr, x, o, N, 0));
+  for (const causal of [true, false]) {
+    const s = scores(causal);
+    time(`softmax (64, 64)${causal ? " causal" : ""}`, () => ex.softmax_last(x, o, N / 64, 64, 0), () => mem.set(s, x >> 2));
+  }
+}
 
 /** Distance in float32 units in the last place from got to the float64 reference (subnormal spacing below 2^-126). */
 function ulpErr(got: number, ref: number): number {
@@ -28,10 +64,7 @@ function ulpErr(got: number, ref: number): number {
 }
 
 if (doUlp) {
-  const source = readFileSync(fileURLToPath(new URL("elementwise.ts", import.meta.url)), "utf8");
-  const r = await asc.compileString(source, { optimizeLevel: 3, runtime: "stub", noAssert: true, enable: ["simd"] });
-  if (r.error || !r.binary) throw new Error(`[lab] compile failed: ${r.stderr.toString()}`);
-  const ex = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(r.binary)), {}).exports as unknown as
+  const ex = await compile(here("elementwise.ts")) as unknown as
     { memory: WebAssembly.Memory; arena(bytes: number): number; gelu(x: number, o: number, n: number, tanh: number): void;
       gelu_backward(g: number, x: number, o: number, n: number, tanh: number): void } & Record<string, (x: number, o: number, n: number) => void>;
   const refs: Record<string, (x: number) => number> = {

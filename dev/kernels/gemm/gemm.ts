@@ -27,14 +27,24 @@ const SCRATCH0: usize = CTL + 64;
 @inline const DONE = 8; // units finished (atomic counter; the one finishing the last notifies)
 @inline const UNITS = 12; // calls × chunks
 @inline const CHUNKS = 16; // chunks per call
-@inline const BY_ROWS = 20; // 1: chunks are row blocks of C; 0: column blocks
-@inline const WIDTH = 24; // rows or columns per chunk
-@inline const CALLS = 28; // address of the call table: per call a, ars, acs, b, brs, bcs, c, M, N, K (i32)
-@inline const CALL_BYTES = 40;
+@inline const SPLIT = 20; // how a call is cut into chunks: BY_COLS, BY_ROWS or BY_K
+@inline const WIDTH = 24; // columns, rows or K elements per chunk
+@inline const CALLS = 28; // address of the call table: per call a, ars, acs, b, brs, bcs, c, M, N, K, bias (i32)
+@inline const PARTIALS = 44; // BY_K: address of the partial products of chunks 1.. (M×N each, call by call)
+@inline const FLAGS = 48; // 0, or the address of one i32 per unit, set to 1 when the unit's block of C is final
+@inline const CALL_BYTES = 44;
+@inline const BY_COLS = 0;
+@inline const BY_ROWS = 1;
+@inline const BY_K = 2;
 
 /** Address of the control words, for the JS side. */
 export function control(): usize {
   return CTL;
+}
+
+/** The K block, the width of a BY_K chunk, for the JS side. */
+export function kBlock(): i32 {
+  return KC;
 }
 
 /** Grow memory so `threads` scratch regions and then `bytes` fit; returns the arena's address (64-byte aligned). */
@@ -224,39 +234,97 @@ function gemm(scratch: usize, a: usize, ars: i32, acs: i32, b: usize, brs: i32, 
   return old;
 }
 
+/** C (m×n, row stride ldc) += bias (n floats at `bias`, one per column), f32x4 where 4 columns remain. */
+function addBias(c: usize, ldc: i32, bias: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const r = c + <usize>(i * ldc) * 4;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const p = r + <usize>j * 4;
+      v128.store(p, f32x4.add(v128.load(p), v128.load(bias + <usize>j * 4)));
+    }
+    for (; j < n; j++) {
+      const p = r + <usize>j * 4;
+      store<f32>(p, load<f32>(p) + load<f32>(bias + <usize>j * 4));
+    }
+  }
+}
+
 /**
- * Thread `t`'s share of the job in the control words: take units (one chunk of one call's C) from the NEXT
- * counter until none is left, each with thread t's own scratch. Returns how many units this thread ran.
+ * Thread `t`'s share of the job in the control words: take units (one chunk of one call) from the NEXT counter
+ * until none is left or `max` have run, each with thread t's own scratch. Returns how many units this thread ran.
  * NOTE: units are handed out dynamically, so a worker that wakes late (futex wake-ups took 18–99 µs here)
  * just takes fewer; which thread runs a unit never changes its result.
+ * NOTE: a BY_K chunk is exactly one K block, summed from zero like every block of `gemm`; chunk 0 stores into
+ * C and the others into partials that `finish` adds to C in block order, the very additions `gemm` makes on
+ * one thread. So splitting K (for small C with a long K: weight gradients) changes no bit either.
  */
-export function run(t: i32): i32 {
+export function run(t: i32, max: i32): i32 {
   const scratch = SCRATCH0 + <usize>t * SCRATCH_BYTES;
   let ran = 0;
   // the job's words are read after taking a unit: JS writes them, with no worker inside run, before it resets NEXT to 0
-  for (let u = fetchAdd(CTL + NEXT, 1); u < load<i32>(CTL + UNITS); u = fetchAdd(CTL + NEXT, 1)) {
-    const chunks = load<i32>(CTL + CHUNKS), w = load<i32>(CTL + WIDTH);
-    const call = <usize>load<u32>(CTL + CALLS) + <usize>(u / chunks) * CALL_BYTES;
-    const lo = (u % chunks) * w;
-    let a = <usize>load<u32>(call), b = <usize>load<u32>(call, 12), c = <usize>load<u32>(call, 24);
+  while (ran < max) {
+    const u = fetchAdd(CTL + NEXT, 1);
+    if (u >= load<i32>(CTL + UNITS)) break;
+    const chunks = load<i32>(CTL + CHUNKS), w = load<i32>(CTL + WIDTH), split = load<i32>(CTL + SPLIT);
+    const ci = u / chunks, chunk = u % chunks, lo = chunk * w;
+    const call = <usize>load<u32>(CTL + CALLS) + <usize>ci * CALL_BYTES;
+    let a = <usize>load<u32>(call), b = <usize>load<u32>(call, 12), c = <usize>load<u32>(call, 24), bias = <usize>load<u32>(call, 40);
     const ars = load<i32>(call, 4), acs = load<i32>(call, 8), brs = load<i32>(call, 16), bcs = load<i32>(call, 20);
-    let M = load<i32>(call, 28), N = load<i32>(call, 32);
-    const K = load<i32>(call, 36), ldc = N;
-    if (load<i32>(CTL + BY_ROWS)) {
+    let M = load<i32>(call, 28), N = load<i32>(call, 32), K = load<i32>(call, 36);
+    const ldc = N;
+    if (split == BY_ROWS) {
       M = min(M, lo + w) - lo;
       a += <usize>(lo * ars) * 4;
       c += <usize>(lo * ldc) * 4;
-    } else {
+    } else if (split == BY_COLS) {
       N = min(N, lo + w) - lo;
       b += <usize>(lo * bcs) * 4;
       c += <usize>lo * 4;
+      if (bias != 0) bias += <usize>lo * 4;
+    } else {
+      K = min(K, lo + w) - lo;
+      a += <usize>(lo * acs) * 4;
+      b += <usize>(lo * brs) * 4;
+      if (chunk > 0) c = <usize>load<u32>(CTL + PARTIALS) + (<usize>ci * <usize>(chunks - 1) + <usize>(chunk - 1)) * <usize>(M * N) * 4;
     }
-    if (M > 0 && N > 0) gemm(scratch, a, ars, acs, b, brs, bcs, c, ldc, M, N, K);
+    if (M > 0 && N > 0) {
+      gemm(scratch, a, ars, acs, b, brs, bcs, c, ldc, M, N, K);
+      if (bias != 0 && split != BY_K) addBias(c, ldc, bias, M, N);
+    }
     ran++;
+    const flags = <usize>load<u32>(CTL + FLAGS);
+    if (flags != 0) {
+      if (ASC_FEATURE_THREADS) atomic.store<i32>(flags + <usize>u * 4, 1);
+      else store<i32>(flags + <usize>u * 4, 1);
+    }
     const done = fetchAdd(CTL + DONE, 1) + 1;
     if (ASC_FEATURE_THREADS) {
       if (done == load<i32>(CTL + UNITS)) atomic.notify(CTL + DONE, 1);
     }
   }
   return ran;
+}
+
+/** After a BY_K job: add each call's partials to its C in K-block order, then its bias. */
+export function finish(): void {
+  const chunks = load<i32>(CTL + CHUNKS), calls = load<i32>(CTL + UNITS) / chunks;
+  let p = <usize>load<u32>(CTL + PARTIALS);
+  for (let ci = 0; ci < calls; ci++) {
+    const call = <usize>load<u32>(CTL + CALLS) + <usize>ci * CALL_BYTES;
+    const c = <usize>load<u32>(call, 24), bias = <usize>load<u32>(call, 40), M = load<i32>(call, 28), N = load<i32>(call, 32);
+    const n = M * N;
+    for (let s = 1; s < chunks; s++, p += <usize>n * 4) {
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const at = c + <usize>i * 4;
+        v128.store(at, f32x4.add(v128.load(at), v128.load(p + <usize>i * 4)));
+      }
+      for (; i < n; i++) {
+        const at = c + <usize>i * 4;
+        store<f32>(at, load<f32>(at) + load<f32>(p + <usize>i * 4));
+      }
+    }
+    if (bias != 0) addBias(c, N, bias, M, N);
+  }
 }

@@ -27,17 +27,17 @@ argv.forEach((a, i) => {
 const r = await asc.compileString(source, { optimizeLevel: 3, runtime: "stub", noAssert: true, enable: relaxed ? ["simd", "relaxed-simd"] : ["simd"] });
 if (r.error || !r.binary) throw new Error(`[lab] compile failed: ${r.stderr.toString()}`);
 const ex = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(r.binary)), {}).exports as unknown as {
-  memory: WebAssembly.Memory; control(): number; arena(bytes: number, threads: number): number; run(t: number): number;
+  memory: WebAssembly.Memory; control(): number; arena(bytes: number, threads: number): number; run(t: number, max: number): number;
 };
 
 /** One-thread job of one call (the layout src/backend/wasm/gemm.ts writes): the call table at `at`, one unit. */
 function job(at: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, M: number, N: number, K: number): () => void {
   const w = new Int32Array(ex.memory.buffer);
-  w.set([a, ars, acs, b, brs, bcs, c, M, N, K], at >> 2);
+  w.set([a, ars, acs, b, brs, bcs, c, M, N, K, 0], at >> 2); // no bias
   const ctl = ex.control() >> 2;
   return () => {
-    w.set([0, 0, 1, 1, 0, N, at], ctl + 1); // NEXT, DONE, UNITS, CHUNKS, BY_ROWS, WIDTH, CALLS
-    ex.run(0);
+    w.set([0, 0, 1, 1, 0, N, at], ctl + 1); // NEXT, DONE, UNITS, CHUNKS, SPLIT (by columns), WIDTH, CALLS
+    ex.run(0, 1);
   };
 }
 

@@ -1,6 +1,7 @@
-// Reference kernels for convolution and pooling windows (im2col, col2im, max pooling) over strided (N, C, H, W) views.
+// Reference kernels for convolution and pooling windows (im2col, col2im, max pooling, the output reorder) over strided views.
 import type { Backend, View, Window2d } from "../backend.js";
 import { allocStorage } from "../../dtype.js";
+import { COPY_RUN } from "./copy_runs.js";
 
 /** First and one-past-last output column q whose input column q*sw - pw + j*dw lies in [0, W). */
 function colRange(win: Window2d, j: number, W: number): [number, number] {
@@ -10,7 +11,7 @@ function colRange(win: Window2d, j: number, W: number): [number, number] {
   return [Math.min(q0, win.wo), Math.min(q1, win.wo)];
 }
 
-export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "maxPool2dBackward"> = {
+export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "maxPool2dBackward" | "convOutput"> = {
   im2col(x, win, dtype) {
     const [N, C, H, W] = x.shape;
     const [sN, sC, sH, sW] = x.strides;
@@ -121,6 +122,28 @@ export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "max
             const k = ib[t];
             if (k >= 0 && k < HW) out[plane + k] += gb[gi];
           }
+        }
+      }
+    }
+    return out;
+  },
+
+  convOutput(y, b, N, dtype) {
+    const [O, NL] = y.shape;
+    const L = N === 0 ? 0 : NL / N;
+    const [sO, sJ] = y.strides;
+    const out = allocStorage(dtype, O * NL);
+    const yb = y.buf;
+    // without a bias the runs of L are plain copies (memcpy when long); adding 0 would turn -0 into +0
+    const runs = !b && sJ === 1 && L >= COPY_RUN && out.constructor === yb.constructor;
+    for (let n = 0, d = 0; n < N; n++) {
+      for (let o = 0; o < O; o++, d += L) {
+        const s = y.offset + o * sO + n * L * sJ;
+        if (runs) out.set(yb.subarray(s, s + L) as never, d);
+        else if (!b) for (let l = 0, si = s; l < L; l++, si += sJ) out[d + l] = yb[si];
+        else {
+          const bv = b.buf[b.offset + o * b.strides[0]];
+          for (let l = 0, si = s; l < L; l++, si += sJ) out[d + l] = yb[si] + bv;
         }
       }
     }

@@ -1,9 +1,10 @@
-// float32 im2col, col2im and max pooling on WebAssembly (dev/kernels/conv): the view's span copied in, the output copied out.
+// float32 im2col, col2im, max pooling and the conv output reorder on WebAssembly (dev/kernels/conv): the view's span copied in, the output copied out.
 import type { Backend, View, Window2d } from "../backend.js";
 import { convKernels as ref } from "../js/conv_kernels.js";
 import { align64, loadBest, span } from "./load.js";
 import { allocStorage, type DType, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
+import { isContiguous } from "../js/strided.js";
 import { SIMD } from "./conv_wasm.generated.js";
 
 type Geometry = [kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, ph: number, pw: number, ho: number, wo: number];
@@ -16,6 +17,7 @@ interface ConvExports {
   col2im(cols: number, cK: number, cL: number, N: number, C: number, H: number, W: number, ...a: [...Geometry, out: number]): void;
   maxPool2d(...a: [...Strided4, ...Geometry, values: number, idx: number]): void;
   maxPool2dBackward(g: number, gN: number, gC: number, gH: number, gW: number, idx: number, N: number, C: number, H: number, W: number, ho: number, wo: number, out: number): void;
+  convOutput(y: number, bias: number, O: number, N: number, L: number, out: number): void;
 }
 
 const wasm = loadBest<ConvExports, "simd">([["simd", SIMD]]);
@@ -55,7 +57,7 @@ function takeOut(ex: ConvExports, at: number, n: number): Storage {
 }
 
 /** The WebAssembly conv kernels of the "wasm" backend, or null when this runtime lacks WebAssembly SIMD. */
-export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "maxPool2dBackward"> | null = wasm ? {
+export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "maxPool2dBackward" | "convOutput"> | null = wasm ? {
   im2col(x, win, dtype) {
     const [N, C] = x.shape;
     const n = C * win.kh * win.kw * N * win.ho * win.wo;
@@ -105,5 +107,18 @@ export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "max
     new Int32Array(ex.memory.buffer).set(indices.buf.subarray(indices.offset, indices.offset + m), (base + gBytes) >> 2);
     ex.maxPool2dBackward(gp, g.strides[0], g.strides[1], g.strides[2], g.strides[3], base + gBytes, shape[0], shape[1], shape[2], shape[3], g.shape[2], g.shape[3], base + gBytes + iBytes);
     return takeOut(ex, base + gBytes + iBytes, n);
+  },
+  convOutput(y, b, N, dtype) {
+    const n = numelOf(y.shape);
+    // without a bias the JS reference copies runs with TypedArray.set, one pass
+    if (!b || !use(dtype, n, y) || !isContiguous(y.shape, y.strides) || !(b.buf instanceof Float32Array)) return ref.convOutput(y, b, N, dtype);
+    const ex = wasm.ex;
+    const O = y.shape[0], yBytes = align64(n * 4), bBytes = align64(O * 4);
+    const base = ex.arena(yBytes + bBytes + n * 4);
+    const h = new Float32Array(ex.memory.buffer);
+    h.set((y.buf as Float32Array).subarray(y.offset, y.offset + n), base >> 2);
+    for (let o = 0, bi = b.offset, at = (base + yBytes) >> 2; o < O; o++, bi += b.strides[0]) h[at + o] = b.buf[bi];
+    ex.convOutput(base, base + yBytes, O, N, n / O / N, base + yBytes + bBytes);
+    return takeOut(ex, base + yBytes + bBytes, n);
   },
 } : null;

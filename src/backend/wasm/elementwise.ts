@@ -1,6 +1,7 @@
 // float32 elementwise ops, reductions, strided copy and fused GELU/softmax/layerNorm rows on WebAssembly SIMD (dev/kernels/elementwise).
 import type { Backend, BinaryKernel, ReduceKernel, UnaryKernel, View } from "../backend.js";
 import { jsBackend } from "../js/js_backend.js";
+import { COPY_RUN } from "../js/copy_runs.js";
 import { coalesce, isContiguous } from "../js/strided.js";
 import { align64, loadBest, span } from "./load.js";
 import { allocStorage, type Storage } from "../../dtype.js";
@@ -160,6 +161,9 @@ function copy(ex: ElementwiseExports): Backend["copy"] {
       return out;
     }
     const c = coalesce(x.shape, [x.strides]);
+    // long contiguous runs (a convolution's output reorder): TypedArray.set per run beats three passes here
+    const last = c.shape.length - 1;
+    if (c.strides[0][last] === 1 && c.shape[last] >= COPY_RUN) return jsBackend.copy(x, d);
     const [lo, hi] = span(x);
     // a narrow slice of a big storage would copy its whole span
     if (c.shape.length > 4 || hi - lo + 1 > 4 * n) return jsBackend.copy(x, d);

@@ -16,13 +16,15 @@ const workerThreads = proc?.getBuiltinModule?.("node:worker_threads") as
 
 // Control words shared with dev/kernels/gemm/gemm.ts (i32 index = byte offset / 4). ACTIVE, FAILED and
 // INSIDE (workers now inside `run`) are used only by the JS here and in the workers.
-export const CTL = { GEN: 0, NEXT: 1, DONE: 2, UNITS: 3, CHUNKS: 4, BY_ROWS: 5, WIDTH: 6, CALLS: 7, ACTIVE: 8, FAILED: 9, INSIDE: 10 } as const;
+export const CTL = { GEN: 0, NEXT: 1, DONE: 2, UNITS: 3, CHUNKS: 4, SPLIT: 5, WIDTH: 6, CALLS: 7, ACTIVE: 8, FAILED: 9, INSIDE: 10, PARTIALS: 11, FLAGS: 12 } as const;
+/** Values of CTL.SPLIT: how each call's work is cut into units. */
+export const SPLIT = { BY_COLS: 0, BY_ROWS: 1, BY_K: 2 } as const;
 
 // NOTE: a futex wake-up cost 18–99 µs here (DESIGN.md §5), so both sides poll before they sleep. An optimised
 // Atomics.load poll takes about 9 ns: a worker polls ~40 µs for the next job (a training step issues GEMMs back to
 // back), the caller ~200 µs for the workers' last units (it would only sleep through them, and the wake-up is
 // on its critical path).
-const WORKER_SPIN = 4000, CALLER_SPIN = 20000;
+const WORKER_SPIN = 4000, CALLER_SPIN = 20000, ALL_UNITS = 0x7fffffff;
 
 // The worker: wait for a new job generation, run units while any are left, count them, repeat. It never
 // returns to its event loop, and the pool unrefs it, so it cannot keep the process alive. It runs with no
@@ -40,7 +42,7 @@ function poll(seen) {
 function work() {
   Atomics.add(ctl, ${CTL.INSIDE}, 1);
   try {
-    Atomics.add(stats, 0, ex.run(d.t));
+    Atomics.add(stats, 0, ex.run(d.t, ${ALL_UNITS}));
   } catch (e) {
     Atomics.store(ctl, ${CTL.FAILED}, 1);
     Atomics.notify(ctl, ${CTL.DONE});
@@ -148,20 +150,30 @@ export function parkWorkers(ctl: Int32Array): void {
 
 /**
  * Run the job in the control words on `threads` threads: wake the workers, take units on this thread too, then
- * wait for the units the workers took. `run` is this thread's instance of the kernel's `run`.
+ * wait for the units the workers took. `run` is this thread's instance of the kernel's `run`. With `drain`, this
+ * thread takes one unit at a time and calls drain after each and while it waits (to copy out finished blocks).
+ * NOTE: the wait runs for one-thread jobs too: a worker woken for an earlier job that reaches `run` only now
+ * (descheduled in between, which the loaded 2-core machine does) takes units of this job, and returning
+ * before its unit is done read a half-written C (a rare failure of the bit-identity test).
  */
-export function runJob(run: (t: number) => number, ctl: Int32Array, threads: number): void {
-  if (threads <= 1 || !shared) {
-    run(0);
-    return;
+export function runJob(run: (t: number, max: number) => number, ctl: Int32Array, threads: number, drain: (() => void) | null): void {
+  const pooled = threads > 1 && shared !== null;
+  if (pooled) {
+    Atomics.store(ctl, CTL.ACTIVE, threads);
+    Atomics.add(ctl, CTL.GEN, 1);
+    Atomics.notify(ctl, CTL.GEN, threads - 1);
   }
-  Atomics.store(ctl, CTL.ACTIVE, threads);
-  Atomics.add(ctl, CTL.GEN, 1);
-  Atomics.notify(ctl, CTL.GEN, threads - 1);
-  run(0);
+  if (pooled && drain) while (run(0, 1) === 1) drain();
+  else run(0, ALL_UNITS);
+  if (!shared) return;
   const units = ctl[CTL.UNITS];
-  for (let d = Atomics.load(ctl, CTL.DONE), spins = 0; d !== units; d = Atomics.load(ctl, CTL.DONE)) {
+  // drain only when a unit has finished: the poll must stay ~9 ns, or it takes a shared core from the workers
+  for (let d = Atomics.load(ctl, CTL.DONE), seen = -1, spins = 0; d !== units; d = Atomics.load(ctl, CTL.DONE)) {
     if (Atomics.load(ctl, CTL.FAILED)) throw new Error("[matmul] a GEMM worker thread failed; see its error above");
+    if (drain && d !== seen) {
+      drain();
+      seen = d;
+    }
     if (++spins > CALLER_SPIN) Atomics.wait(ctl, CTL.DONE, d);
   }
 }

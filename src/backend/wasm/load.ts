@@ -8,19 +8,25 @@ function bytesOf(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Instantiate the first of `builds` (best first, as [variant, base64]) that this runtime validates, or null
- * when none does (no WebAssembly, or no SIMD).
- * NOTE: synchronous `new WebAssembly.Module` keeps the tensor API synchronous; browsers allow it off the
- * main thread, and on it only for small modules (Chrome long capped it at 4 KiB), so kernel modules stay small.
+ * Instantiate the first of `builds` (best first, as [variant, base64]) that this runtime validates and
+ * compiles, or null when none does (no WebAssembly, no SIMD, or compilation refused): then the kernels of that
+ * family stay on the JS reference.
+ * NOTE: synchronous `new WebAssembly.Module` keeps the tensor API synchronous; browsers allow it off the main
+ * thread, and some have capped it on the main thread (Chrome long at 4 KiB); such a refusal is a RangeError,
+ * caught here, so a page still runs, on the JS kernels.
  */
 export function loadBest<E, V extends string>(builds: readonly (readonly [V, string])[], imports: WebAssembly.Imports = {}): { ex: E; variant: V; module: WebAssembly.Module } | null {
   if (typeof WebAssembly !== "object") return null;
   for (const [variant, b64] of builds) {
     const bytes = bytesOf(b64);
     if (!WebAssembly.validate(bytes)) continue;
-    const module = new WebAssembly.Module(bytes);
-    const inst = new WebAssembly.Instance(module, imports);
-    return { ex: inst.exports as unknown as E, variant, module };
+    try {
+      const module = new WebAssembly.Module(bytes);
+      const inst = new WebAssembly.Instance(module, imports);
+      return { ex: inst.exports as unknown as E, variant, module };
+    } catch {
+      continue;
+    }
   }
   return null;
 }

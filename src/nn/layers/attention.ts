@@ -5,6 +5,7 @@ import { fmtShape } from "../../shape.js";
 import { defaultGenerator, type Generator } from "../../random.js";
 import { empty } from "../../ops/creation.js";
 import * as P from "../../ops/primitives.js";
+import { scalarLike } from "../../ops/helpers.js";
 import { Module, Parameter } from "../module.js";
 import { checkOptions } from "../helpers.js";
 import { checkDropoutP, linearImpl } from "../impl.js";
@@ -126,13 +127,13 @@ export class MultiheadAttention extends Module {
       const layout = !batched ? "(L, E), (S, kdim), (S, vdim)" : this.batchFirst ? "(N, L, E), (N, S, kdim), (N, S, vdim)" : "(L, N, E), (S, N, kdim), (S, N, vdim)";
       throw new Error(`[${op}] expected query, key and value ${layout} with E=${this.embedDim}, kdim=${this.kdim}, vdim=${this.vdim}; got ${fmtShape(query.shape)}, ${fmtShape(key.shape)} and ${fmtShape(value.shape)}`);
     }
-    const [qp, kp, vp] = this.#project(q, k, v, query === key && key === value); // (N, L, E), (N, S, E), (N, S, E)
+    const [qp, kp, vp] = this.#project(q, k, v, 1 / Math.sqrt(this.headDim)); // (N, L, E) scaled, (N, S, E), (N, S, E)
     const nh = this.numHeads, hs = this.headDim;
     const qh = qp.reshape([N, L, nh, hs]).transpose(1, 2); // (N, nh, L, hs)
     const kh = kp.reshape([N, S, nh, hs]).transpose(1, 2); // (N, nh, S, hs)
     const vh = vp.reshape([N, S, nh, hs]).transpose(1, 2); // (N, nh, S, hs)
     const bias = this.#bias(opts, batched, N, L, S, q.dtype); // broadcasts to (N, nh, L, S)
-    const { out, weights } = attend(op, qh, kh, vh, bias, 1 / Math.sqrt(hs), this.dropout, this.training, defaultGenerator);
+    const { out, weights } = attend(op, qh, kh, vh, bias, 1, this.dropout, this.training, defaultGenerator);
     const merged = out.transpose(1, 2).reshape([N, L, E]); // (N, L, E)
     const o = this.out_proj.forward(merged); // (N, L, E)
     const output = !batched ? o.squeeze(0) : this.batchFirst ? o : o.transpose(0, 1); // as the input's layout
@@ -141,17 +142,19 @@ export class MultiheadAttention extends Module {
     return { output, weights: batched ? w : w.squeeze(0) };
   }
 
-  /** The three input projections; one matmul for self-attention with the packed weight. */
-  #project(q: Tensor, k: Tensor, v: Tensor, selfAttention: boolean): Tensor[] {
+  /**
+   * The three input projections, one linear each, also for self-attention with the packed weight: splitting one
+   * (N, L, 3E) projection padded each part's gradient back to full size and summed them (5 passes over 3x the
+   * activations); slicing the weight instead pads only (E, E) weight gradients. The q projection's weight and
+   * bias are multiplied by the attention scale `qScale`.
+   */
+  #project(q: Tensor, k: Tensor, v: Tensor, qScale: number): Tensor[] {
     const op = "MultiheadAttention";
     const b = this.in_proj_bias ? this.in_proj_bias.chunk(3, 0) : [null, null, null]; // 3 x (E)
-    if (this.in_proj_weight) {
-      if (selfAttention) return linearImpl(op, q, this.in_proj_weight, this.in_proj_bias).chunk(3, -1); // 3 x (N, L, E)
-      const [wq, wk, wv] = this.in_proj_weight.chunk(3, 0); // 3 x (E, E)
-      return [linearImpl(op, q, wq, b[0]), linearImpl(op, k, wk, b[1]), linearImpl(op, v, wv, b[2])]; // (N, L|S, E)
-    }
-    const ws = [this.q_proj_weight!, this.k_proj_weight!, this.v_proj_weight!];
-    return [linearImpl(op, q, ws[0], b[0]), linearImpl(op, k, ws[1], b[1]), linearImpl(op, v, ws[2], b[2])]; // (N, L|S, E)
+    const [wq, wk, wv] = this.in_proj_weight ? this.in_proj_weight.chunk(3, 0) : [this.q_proj_weight!, this.k_proj_weight!, this.v_proj_weight!]; // (E, E), (E, kdim), (E, vdim)
+    const s = scalarLike(qScale, wq);
+    const qp = linearImpl(op, q, P.mul(wq, s), b[0] && P.mul(b[0], s)); // (N, L, E)
+    return [qp, linearImpl(op, k, wk, b[1]), linearImpl(op, v, wv, b[2])]; // (N, L|S, E)
   }
 
   /** attnMask (or the causal mask) and keyPaddingMask as one additive bias broadcasting to (N, nh, L, S), or null. */

@@ -2,6 +2,7 @@
 // Each rule maps the upstream gradient g (shape of the output) to one gradient per input.
 import type { Node } from "./node.js";
 import type { Tensor } from "../tensor.js";
+import type { Window2d } from "../backend/backend.js";
 import * as P from "../ops/primitives.js";
 import { scalarLike, sumToShape, zerosLike } from "../ops/helpers.js";
 import { mapDims } from "../shape.js";
@@ -229,6 +230,31 @@ export const rules = {
     const y = x0(n), b = n.inputs[1];
     const gy = g.permute([1, 0, 2]).reshape(y.shape);
     return [y.requiresGrad ? gy : null, b?.requiresGrad ? P.sum(gy, [1], false) : null];
+  },
+  // y = convOutput(w @ cols + b) with cols = im2col(x): the gradients of those three (col2im(wᵀ @ gy), gy @ colsᵀ
+  // with the columns recomputed, the sum of gy), each one primitive
+  conv2d: (g, n) => {
+    const [x, w] = n.inputs, b = n.inputs[2], win = n.attrs as Window2d;
+    const [N, O] = g.shape, L = win.ho * win.wo;
+    const gy = g.reshape([N, O, L]).permute([1, 0, 2]).reshape([O, N * L]); // (O, N*L)
+    return [
+      x.requiresGrad ? P.conv2dInput(gy, w, x.shape, win) : null,
+      w.requiresGrad ? P.conv2dWeight(gy, x, win) : null,
+      b?.requiresGrad ? P.sum(gy, [1], false) : null,
+    ];
+  },
+  // dX = col2im(wᵀ @ g) is bilinear: d/dg = w @ im2col(h), d/dw = g @ im2col(h)ᵀ
+  conv2dInput: (h, n) => {
+    const [g, w] = n.inputs, win = n.attrs as Window2d;
+    return [g.requiresGrad ? P.matmul(w, P.im2col(h, win)) : null, w.requiresGrad ? P.conv2dWeight(g, h, win) : null];
+  },
+  // dW = g @ im2col(x)ᵀ is bilinear: d/dg = h @ im2col(x), d/dx = col2im(hᵀ @ g)
+  conv2dWeight: (h, n) => {
+    const [g, x] = n.inputs, win = n.attrs as Window2d;
+    return [
+      g.requiresGrad ? P.matmul(h, P.im2col(x, win)) : null,
+      x.requiresGrad ? P.col2im(P.matmul(h.mT, g), x.shape, win) : null,
+    ];
   },
 } satisfies Record<string, Rule>;
 

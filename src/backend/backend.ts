@@ -83,4 +83,10 @@ export interface Backend {
   maxPool2dBackward(g: View, indices: View, shape: readonly number[], outDtype: DType): Storage;
   /** A convolution's GEMM result y (O, N*L) reordered to (N, O, L), plus the bias b (O) when given. */
   convOutput(y: View, b: View | null, N: number, outDtype: DType): Storage;
+  /** A convolution as one kernel: w (O, C*kh*kw) @ im2col(x) + b (O) when given, reordered to (N, O, ho*wo) as convOutput does. */
+  conv2d(x: View, w: View, b: View | null, win: Window2d, outDtype: DType): Storage;
+  /** conv2d's input gradient as one kernel: col2im(wᵀ @ g) for w (O, C*kh*kw), g (O, N*ho*wo), into `shape` (N, C, H, W). */
+  conv2dInput(g: View, w: View, shape: readonly number[], win: Window2d, outDtype: DType): Storage;
+  /** conv2d's weight gradient as one kernel: g (O, N*ho*wo) @ im2col(x)ᵀ, (O, C*kh*kw). */
+  conv2dWeight(g: View, x: View, win: Window2d, outDtype: DType): Storage;
 }

@@ -116,7 +116,8 @@ function slidOut(n: number, k: number, s: number, d: number, pBefore: number, pA
 
 /**
  * 2-d convolution of x (N, C, H, W) with w (O, C/groups, kh, kw), as im2col: the weight (G, O/G, C/G*kh*kw) times
- * the columns (G, C/G*kh*kw, N*Ho*Wo) gives (O, N*Ho*Wo), reordered to (N, O, Ho, Wo) with the bias added.
+ * the columns (G, C/G*kh*kw, N*Ho*Wo) gives (O, N*Ho*Wo), reordered to (N, O, Ho, Wo) with the bias added; with
+ * one group, all of that is the conv2d primitive (its columns need not become a tensor).
  * NOTE: with the batch in the columns each of the forward, input-gradient and weight-gradient products is one
  * GEMM (the weight gradient's K is N*Ho*Wo, not a first layer's 9); the cost is the output reordered once each
  * way, in runs of Ho*Wo. Consumers get a contiguous output: strided elementwise ops are several times slower.
@@ -127,10 +128,9 @@ function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, stride: Sizes, pads:
   const ho = slidOut(H, kh, stride[0], dil[0], pads[0], pads[1], false), wo = slidOut(W, kw, stride[1], dil[1], pads[2], pads[3], false);
   const win: Window2d = { kh, kw, sh: stride[0], sw: stride[1], dh: dil[0], dw: dil[1], ph: pads[0], pw: pads[2], ho, wo };
   const K = Cg * kh * kw, L = ho * wo, NL = N * L;
-  const cols = P.im2col(x, win); // (C*kh*kw, N*L)
-  const y = groups === 1
-    ? P.matmul(w.reshape([O, K]), cols) // (O, N*L)
-    : P.matmul(w.reshape([groups, O / groups, K]), cols.reshape([groups, K, NL])).reshape([O, NL]); // (G, O/G, N*L)
+  if (groups === 1) return P.conv2d(x, w.reshape([O, K]), b, win); // (N, O, Ho, Wo)
+  const cols = P.im2col(x, win).reshape([groups, K, NL]); // (G, C/G*kh*kw, N*L)
+  const y = P.matmul(w.reshape([groups, O / groups, K]), cols).reshape([O, NL]); // (G, O/G, N*L)
   return P.convOutput(y, b, N, L).reshape([N, O, ho, wo]); // (N, O, Ho, Wo)
 }
 

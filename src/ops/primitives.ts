@@ -414,3 +414,54 @@ export function convOutput(y: Tensor, b: Tensor | null, N: number, L: number): T
   const dt = b ? promoteTypes(y.dtype, b.dtype) : y.dtype;
   return record("convOutput", fresh(active.b.convOutput(y, b, N, dt), [N, O, L], dt), b ? [y, b] : [y], null);
 }
+
+/**
+ * Convolution of x (N, C, H, W) with the flattened weight w (O, C*kh*kw) over the windows `win`, plus b (O) when
+ * given: (N, O, ho, wo). The same numbers as convOutput(matmul(w, im2col(x)), b).
+ * NOTE: one primitive so that a backend can keep the columns (C*kh*kw, N*ho*wo: 7 MiB for the CNN's second layer)
+ * inside its GEMM's memory; the backward recomputes them instead of keeping them alive until it runs.
+ */
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, win: Window2d): Tensor {
+  checkWindow("conv2d", x.shape, win);
+  const [N, C] = x.shape, O = w.shape[0];
+  if (w.ndim !== 2 || w.shape[1] !== C * win.kh * win.kw || (b !== null && (b.ndim !== 1 || b.shape[0] !== O))) {
+    throw new Error(`[conv2d] input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)} and bias ${b ? fmtShape(b.shape) : "None"} do not fit (expected weight (out, ${C}*${win.kh}*${win.kw}), bias (out))`);
+  }
+  let dt = promoteTypes(x.dtype, w.dtype);
+  if (b) dt = promoteTypes(dt, b.dtype);
+  if (!isFloating(dt)) throw new Error(`[conv2d] expected floating point input and weight, got ${x.dtype} ${fmtShape(x.shape)} and ${w.dtype} ${fmtShape(w.shape)}`);
+  const shape = [N, O, win.ho, win.wo];
+  return record("conv2d", fresh(active.b.conv2d(x, w, b, win, dt), shape, dt), b ? [x, w, b] : [x, w], win);
+}
+
+/**
+ * conv2d's weight gradient: g (O, N*ho*wo) @ im2col(x, win)ᵀ, (O, C*kh*kw). The same numbers as that matmul.
+ * NOTE: one primitive so that a backend can build the columns where its GEMM reads them, block by block.
+ */
+export function conv2dWeight(g: Tensor, x: Tensor, win: Window2d): Tensor {
+  checkWindow("conv2dWeight", x.shape, win);
+  const [N, C] = x.shape;
+  if (g.ndim !== 2 || g.shape[1] !== N * win.ho * win.wo) {
+    throw new Error(`[conv2dWeight] gradient ${fmtShape(g.shape)} does not fit input ${fmtShape(x.shape)} with output (${win.ho}, ${win.wo}) (expected (out, ${N}*${win.ho}*${win.wo}))`);
+  }
+  const dt = promoteTypes(g.dtype, x.dtype);
+  if (!isFloating(dt)) throw new Error(`[conv2dWeight] expected floating point gradient and input, got ${g.dtype} ${fmtShape(g.shape)} and ${x.dtype} ${fmtShape(x.shape)}`);
+  const shape = [g.shape[0], C * win.kh * win.kw];
+  return record("conv2dWeight", fresh(active.b.conv2dWeight(g, x, win, dt), shape, dt), [g, x], win);
+}
+
+/**
+ * conv2d's input gradient: col2im(wᵀ @ g) for g (O, N*ho*wo) and w (O, C*kh*kw), into `shape` (N, C, H, W). The
+ * same numbers as that matmul and col2im.
+ * NOTE: one primitive so that a backend can keep the columns (C*kh*kw, N*ho*wo) inside its GEMM's memory.
+ */
+export function conv2dInput(g: Tensor, w: Tensor, shape: number[], win: Window2d): Tensor {
+  checkWindow("conv2dInput", shape, win);
+  const [N, C] = shape;
+  if (g.ndim !== 2 || w.ndim !== 2 || g.shape[0] !== w.shape[0] || g.shape[1] !== N * win.ho * win.wo || w.shape[1] !== C * win.kh * win.kw) {
+    throw new Error(`[conv2dInput] gradient ${fmtShape(g.shape)} and weight ${fmtShape(w.shape)} do not fit input ${fmtShape(shape)} with kernel (${win.kh}, ${win.kw}) and output (${win.ho}, ${win.wo})`);
+  }
+  const dt = promoteTypes(g.dtype, w.dtype);
+  if (!isFloating(dt)) throw new Error(`[conv2dInput] expected floating point gradient and weight, got ${g.dtype} ${fmtShape(g.shape)} and ${w.dtype} ${fmtShape(w.shape)}`);
+  return record("conv2dInput", fresh(active.b.conv2dInput(g, w, shape, win, dt), shape.slice(), dt), [g, w], win);
+}

@@ -248,6 +248,25 @@ const CASES: Partial<Record<Kernel, () => Case>> = {
     const O = pick(DIM), N = pick(DIM), L = pick([...DIM, 64, 100]), y = view([O, N * L], "special"), b = chance(0.7) ? view([O], "special") : null;
     return { run: (be) => be.convOutput(y, b, N, "float32"), tol: "exact" };
   },
+  conv2d: () => {
+    // the batch up to 17 so that a few cases reach the per-image units on both threads
+    const shape = [pick(DIM.filter((n) => n > 0)), int(1, 3), int(5, 9), int(5, 9)], w = window(shape[2], shape[3]);
+    const x = view(shape), O = pick(DIM), K = shape[1] * w.kh * w.kw, wt = view([O, K]), b = chance(0.7) ? view([O]) : null;
+    // matmul's bound (float32 sums against float64), plus the bias add's rounding as in linear
+    return { run: (be) => be.conv2d(x, wt, b, w, "float32"), tol: { ulp: 2, abs: 8 * K * 2 ** -24 * 4 + 2 ** -22 } };
+  },
+  conv2dInput: () => {
+    const shape = [pick(DIM.filter((n) => n > 0)), int(1, 3), int(5, 9), int(5, 9)], w = window(shape[2], shape[3]);
+    const O = pick(DIM), gr = view([O, shape[0] * w.ho * w.wo]), wt = view([O, shape[1] * w.kh * w.kw]);
+    // matmul's bound with an inner size of O, then col2im's float32 sums of up to kh*kw of those
+    return { run: (be) => be.conv2dInput(gr, wt, shape, w, "float32"), tol: { ulp: 2, abs: 9 * (8 * O * 2 ** -24 * 4 + 2 ** -21) } };
+  },
+  conv2dWeight: () => {
+    const shape = [pick(DIM.filter((n) => n > 0)), int(1, 3), int(5, 9), int(5, 9)], w = window(shape[2], shape[3]);
+    const x = view(shape), NL = shape[0] * w.ho * w.wo, gr = view([pick(DIM), NL]);
+    // matmul's bound with an inner size of N*ho*wo
+    return { run: (be) => be.conv2dWeight(gr, x, w, "float32"), tol: { ulp: 2, abs: 8 * NL * 2 ** -24 * 4 } };
+  },
 };
 
 /** float32 steps between a and b (both finite, same sign handling through the ordered integer image). */

@@ -1,12 +1,13 @@
-// The "wasm" backend's im2col, col2im, max-pooling and output-reorder kernels against the JS reference: random windows, odd sizes, strided views.
+// The "wasm" backend's im2col, col2im, max-pooling, output-reorder and conv2d kernels against the JS reference: random windows, odd sizes, strided views.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Generator, randn, setBackend, backend, nn, optim, type Tensor } from "../../src/index.js";
+import { Generator, randn, setBackend, backend, nn, optim, getNumThreads, setNumThreads, type Tensor } from "../../src/index.js";
 import type { View, Window2d } from "../../src/backend/backend.js";
 import { convKernels as js } from "../../src/backend/js/conv_kernels.js";
 import { convKernels as wasm, wasmConvConfig } from "../../src/backend/wasm/conv.js";
 import { jsBackend } from "../../src/backend/js/js_backend.js";
-import { wasmBackend } from "../../src/backend/wasm/wasm_backend.js";
+import { wasmBackend, wasmGemmConfig } from "../../src/backend/wasm/wasm_backend.js";
+import { workerUnits } from "../../src/backend/wasm/gemm_pool.js";
 
 const g = new Generator(77);
 const int = (lo: number, hi: number) => lo + g.nextInt(hi - lo + 1);
@@ -135,6 +136,49 @@ test("copies of views with long contiguous runs (the conv output reorder) are ex
     assertSame(wasmBackend!.copy(v, "float32"), want, `wasm copy case ${t}: ${v.shape} strides ${v.strides}`);
   }
 });
+
+test("conv2d, conv2dInput and conv2dWeight equal their im2col/col2im and matmul compositions bit for bit on 1-3 threads; their units run on the workers", () => forced(() => {
+  const savedGemm = { ...wasmGemmConfig }, threads = getNumThreads(), units = workerUnits();
+  Object.assign(wasmGemmConfig, { minWork: 0, minThreadWork: 0 });
+  try {
+    const same = (x: Tensor, w: Tensor, b: Tensor | null, win: Window2d, label: string) => {
+      const [N] = x.shape, [O, K] = w.shape, L = win.ho * win.wo;
+      const cols = { buf: wasmBackend!.im2col(x, win, "float32"), shape: [K, N * L], strides: [N * L, 1], offset: 0 };
+      const y = { buf: wasmBackend!.matmul(w, cols, [O, N * L], "float32"), shape: [O, N * L], strides: [N * L, 1], offset: 0 };
+      const want = wasmBackend!.convOutput(y, b, N, "float32");
+      // the weight gradient of a random output gradient (O, N*L), as the backward multiplied it before
+      const gr = pick([true, false]) ? randn([O, N * L], { generator: g }) : randn([N * L, O], { generator: g }).transpose(0, 1);
+      const colsT = { ...cols, shape: [N * L, K], strides: [1, N * L] };
+      const wantW = wasmBackend!.matmul(gr, colsT, [O, K], "float32");
+      const gCols = { buf: wasmBackend!.matmul(w.mT, gr, [K, N * L], "float32"), shape: [K, N * L], strides: [N * L, 1], offset: 0 };
+      const wantX = wasmBackend!.col2im(gCols, x.shape, win, "float32");
+      for (const n of [1, 2, 3]) {
+        setNumThreads(n);
+        assertSame(wasmBackend!.conv2d(x, w, b, win, "float32"), want, `conv2d on ${n} threads, ${label}`);
+        assertSame(wasmBackend!.conv2dWeight(gr, x, win, "float32"), wantW, `conv2dWeight on ${n} threads, ${label}`);
+        assertSame(wasmBackend!.conv2dInput(gr, w, x.shape, win, "float32"), wantX, `conv2dInput on ${n} threads, ${label}`);
+      }
+    };
+    for (let t = 0; t < 60; t++) {
+      const N = int(1, 9), C = int(1, 5), H = int(1, 11), W = int(1, 11), O = int(1, 40);
+      // 'same' windows (the plane-shift im2col) half the time, random ones otherwise; K past one 256 block sometimes
+      const win = t % 2 ? randomWindow(H, W) : { kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, ph: 1, pw: 1, ho: H, wo: W };
+      const x = randomInput(N, C, H, W), K = C * win.kh * win.kw;
+      const w = pick([true, false]) ? randn([O, K], { generator: g }) : randn([K, O], { generator: g }).transpose(0, 1);
+      const b = pick([true, false]) ? randn([O], { generator: g }) : null;
+      if (win.ho * win.wo === 0) continue;
+      same(x, w, b, win, `case ${t}: x ${x.shape} strides ${x.strides}, w ${w.shape} strides ${w.strides}, bias ${b !== null}, window ${JSON.stringify(win)}`);
+    }
+    // workers wake in 20–100 µs: repeat the CNN's second layer until they have taken some images
+    const x = randn([64, 16, 14, 14], { generator: g }), w = randn([32, 144], { generator: g }), b = randn([32], { generator: g });
+    const win: Window2d = { kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, ph: 1, pw: 1, ho: 14, wo: 14 };
+    for (let i = 0; i < 50 && workerUnits() === units; i++) same(x, w, b, win, "the CNN's second layer");
+  } finally {
+    Object.assign(wasmGemmConfig, savedGemm);
+    setNumThreads(threads);
+  }
+  assert.ok(workerUnits() > units, "no conv2d unit ran on a worker");
+}));
 
 test("a CNN's training step agrees between the wasm and js backends", () => {
   const run = (name: string) => {

@@ -273,6 +273,12 @@ const fused: Case[] = [
   { name: "maxPool2dBackward primitive repeated indices", fn: (g) => P.maxPool2dBackward(g, idx([[[0, 5, 5], [2, 2, 1]]]), [1, 2, 2, 3]), inputs: () => [R(1, 2, 1, 3)] },
   { name: "convOutput primitive with bias", fn: (y, b) => P.convOutput(y, b, 2, 3), inputs: () => [R(4, 6), R(4)] },
   { name: "convOutput primitive without bias, transposed result", fn: (y) => P.convOutput(y.t(), null, 3, 2), inputs: () => [R(6, 3)] },
+  { name: "conv2d primitive stride dilation padding, bias", fn: (x, w, b) => P.conv2d(x, w, b, win(3, 2, 2, 1, 1, 2, 1, 0, 3, 4)), inputs: () => [R(2, 3, 5, 7), R(4, 18), R(4)] },
+  { name: "conv2dInput primitive stride dilation padding", fn: (g, w) => P.conv2dInput(g, w, [2, 3, 5, 7], win(3, 2, 2, 1, 1, 2, 1, 0, 3, 4)), inputs: () => [R(4, 24), R(4, 18)] },
+  { name: "conv2dInput primitive transposed gradient and weight, overlapping windows", fn: (g, w) => P.conv2dInput(g.t(), w.t(), [1, 2, 4, 5], win(3, 2, 1, 2, 1, 1, 1, 0, 4, 2)), inputs: () => [R(8, 3), R(12, 3)] },
+  { name: "conv2dWeight primitive stride dilation padding", fn: (g, x) => P.conv2dWeight(g, x, win(3, 2, 2, 1, 1, 2, 1, 0, 3, 4)), inputs: () => [R(4, 24), R(2, 3, 5, 7)] },
+  { name: "conv2dWeight primitive transposed gradient, strided input", fn: (g, x) => P.conv2dWeight(g.t(), x.transpose(2, 3), win(2, 2, 1, 2, 1, 1, -1, 1, 2, 3)), inputs: () => [R(6, 3), R(1, 2, 5, 4)] },
+  { name: "conv2d primitive cropping strided input, transposed weight", fn: (x, w) => P.conv2d(x.transpose(2, 3), w.t(), null, win(2, 2, 1, 2, 1, 1, -1, 1, 2, 3)), inputs: () => [R(1, 2, 5, 4), R(8, 3)] },
 ];
 const all = [...cases, ...fused];
 
@@ -423,7 +429,7 @@ const smooth2: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
   ["sqrt", (x) => x.sqrt(), () => [U([4], 0.3, 2)]],
   ["prod", (x) => x.prod(1), () => [R(2, 3)]],
   ["erf", (x) => x.erf(), () => [R(4)]],
-  // conv is bilinear in (x, w): its second derivatives run im2col's and col2im's rules
+  // conv is bilinear in (x, w): its second derivatives run the primitives of conv2d's rule (im2col, col2im, matmul)
   ["conv2d stride padding", (x, w) => nn.functional.conv2d(x, w, null, { stride: 2, padding: 1 }), () => [R(1, 2, 4, 5), R(3, 2, 2, 3)]],
   ["maxPool2d squared", (x) => P.maxPool2d(x, win(2, 2, 1, 1, 1, 1, 1, 0, 4, 3)).square(), () => [distinct(1, 2, 4, 4)]],
 ];

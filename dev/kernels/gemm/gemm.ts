@@ -32,10 +32,14 @@ const SCRATCH0: usize = CTL + 64;
 @inline const CALLS = 28; // address of the call table: per call a, ars, acs, b, brs, bcs, c, M, N, K, bias (i32)
 @inline const PARTIALS = 44; // BY_K: address of the partial products of chunks 1.. (M×N each, call by call)
 @inline const FLAGS = 48; // 0, or the address of one i32 per unit, set to 1 when the unit's block of C is final
+@inline const CONV = 52; // the convolution splits: address of the convolution's words (see convUnit)
 @inline const CALL_BYTES = 44;
 @inline const BY_COLS = 0;
 @inline const BY_ROWS = 1;
 @inline const BY_K = 2;
+@inline const BY_IMAGE = 3;
+@inline const BY_K_IM2COL = 4;
+@inline const BY_IMAGE_COL2IM = 5;
 
 /** Address of the control words, for the JS side. */
 export function control(): usize {
@@ -250,6 +254,108 @@ function addBias(c: usize, ldc: i32, bias: usize, m: i32, n: i32): void {
   }
 }
 
+/** C (m×n, row stride ldc) += bias (m floats at `bias`, one per row), f32x4 where 4 columns remain. */
+function addRowBias(c: usize, ldc: i32, bias: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const r = c + <usize>(i * ldc) * 4, bs = load<f32>(bias + <usize>i * 4), bv = f32x4.splat(bs);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const p = r + <usize>j * 4;
+      v128.store(p, f32x4.add(v128.load(p), bv));
+    }
+    for (; j < n; j++) {
+      const p = r + <usize>j * 4;
+      store<f32>(p, load<f32>(p) + bs);
+    }
+  }
+}
+
+/** Chunk `chunk` (of `chunks`, `w` rows, columns or K elements wide) of call `ci` at `call`: its block of C. */
+function gemmUnit(scratch: usize, call: usize, split: i32, ci: i32, chunk: i32, chunks: i32, w: i32): void {
+  const lo = chunk * w;
+  let a = <usize>load<u32>(call), b = <usize>load<u32>(call, 12), c = <usize>load<u32>(call, 24), bias = <usize>load<u32>(call, 40);
+  const ars = load<i32>(call, 4), acs = load<i32>(call, 8), brs = load<i32>(call, 16), bcs = load<i32>(call, 20);
+  let M = load<i32>(call, 28), N = load<i32>(call, 32), K = load<i32>(call, 36);
+  const ldc = N;
+  if (split == BY_ROWS) {
+    M = min(M, lo + w) - lo;
+    a += <usize>(lo * ars) * 4;
+    c += <usize>(lo * ldc) * 4;
+  } else if (split == BY_COLS) {
+    N = min(N, lo + w) - lo;
+    b += <usize>(lo * bcs) * 4;
+    c += <usize>lo * 4;
+    if (bias != 0) bias += <usize>lo * 4;
+  } else {
+    K = min(K, lo + w) - lo;
+    a += <usize>(lo * acs) * 4;
+    b += <usize>(lo * brs) * 4;
+    if (chunk > 0) c = <usize>load<u32>(CTL + PARTIALS) + (<usize>ci * <usize>(chunks - 1) + <usize>(chunk - 1)) * <usize>(M * N) * 4;
+  }
+  if (M > 0 && N > 0) {
+    gemm(scratch, a, ars, acs, b, brs, bcs, c, ldc, M, N, K);
+    if (bias != 0 && split != BY_K) addBias(c, ldc, bias, M, N);
+  }
+}
+
+/**
+ * One image of a convolution (a BY_IMAGE unit, call n): im2col of image n into thread t's columns (K×L), then
+ * C = W (M×K) @ columns + the bias per row (the call's a, c, M, K and bias), C being image n's (O, L) block of
+ * the (N, O, L) output.
+ * The words at CONV (i32): x, sN, sC, sH, sW, C, H, W, kh, kw, sh, sw, dh, dw, ph, pw, ho, wo, columns, bytes per thread
+ * (x's element (0, 0, 0, 0), its strides and sizes, the window, each thread's region for its columns).
+ * NOTE: each C element sums the same products in the same K order as W @ im2col(x) in one GEMM (`gemm` walks
+ * K blocks in order wherever a block of columns starts), and the bias is one float32 add: bit-identical to
+ * im2col, matmul and convOutput, while the columns stay in this thread's cache instead of 7 MiB of JS memory.
+ */
+function convUnit(scratch: usize, t: i32, n: i32, call: usize): void {
+  const a = <usize>load<u32>(call), ars = load<i32>(call, 4), acs = load<i32>(call, 8), c = <usize>load<u32>(call, 24);
+  const M = load<i32>(call, 28), K = load<i32>(call, 36), bias = <usize>load<u32>(call, 40);
+  const d = <usize>load<u32>(CTL + CONV);
+  const sN = load<i32>(d, 4), ho = load<i32>(d, 64), wo = load<i32>(d, 68), L = ho * wo;
+  const cols = <usize>load<u32>(d, 72) + <usize>t * <usize>load<u32>(d, 76);
+  im2colAt(<usize>load<u32>(d) + <usize>(n * sN) * 4, sN, load<i32>(d, 8), load<i32>(d, 12), load<i32>(d, 16), 1,
+    load<i32>(d, 20), load<i32>(d, 24), load<i32>(d, 28), load<i32>(d, 32), load<i32>(d, 36), load<i32>(d, 40), load<i32>(d, 44),
+    load<i32>(d, 48), load<i32>(d, 52), load<i32>(d, 56), load<i32>(d, 60), ho, wo, cols);
+  gemm(scratch, a, ars, acs, cols, L, 1, c, L, M, L, K);
+  if (bias != 0) addRowBias(c, L, bias, M, L);
+}
+
+/**
+ * K block `chunk` (w wide) of a convolution's weight gradient (a BY_K_IM2COL unit): the call's A is the output
+ * gradient (M×K, K = N*L), B the transposed columns of x, built here for this block only (C*kh*kw × kc in
+ * thread t's region); stored like a BY_K chunk (into C or a partial), for `finish` to sum in block order.
+ * NOTE: the same K blocks, each summed from zero, added in the same order as g @ im2col(x)ᵀ in one GEMM:
+ * bit-identical to it for any thread count, and the columns never leave this thread's cache.
+ */
+function convWeightUnit(scratch: usize, t: i32, chunk: i32, w: i32, call: usize): void {
+  const lo = chunk * w, ars = load<i32>(call, 4), acs = load<i32>(call, 8);
+  const M = load<i32>(call, 28), N = load<i32>(call, 32), kc = min(load<i32>(call, 36), lo + w) - lo;
+  const c = chunk == 0 ? <usize>load<u32>(call, 24) : <usize>load<u32>(CTL + PARTIALS) + <usize>(chunk - 1) * <usize>(M * N) * 4;
+  const d = <usize>load<u32>(CTL + CONV);
+  const cols = <usize>load<u32>(d, 72) + <usize>t * <usize>load<u32>(d, 76);
+  im2colRange(<usize>load<u32>(d), load<i32>(d, 4), load<i32>(d, 8), load<i32>(d, 12), load<i32>(d, 16),
+    load<i32>(d, 20), load<i32>(d, 24), load<i32>(d, 28), load<i32>(d, 32), load<i32>(d, 36), load<i32>(d, 40), load<i32>(d, 44),
+    load<i32>(d, 48), load<i32>(d, 52), load<i32>(d, 56), load<i32>(d, 60), load<i32>(d, 64), load<i32>(d, 68), lo, lo + kc, cols);
+  gemm(scratch, <usize>load<u32>(call) + <usize>(lo * acs) * 4, ars, acs, cols, 1, kc, c, N, M, N, kc);
+}
+
+/**
+ * One image of a convolution's input gradient (a BY_IMAGE_COL2IM unit, call n): columns = Wᵀ (K×O) @ g_n (O×L)
+ * (the call's a, b, M = K, N = L, K = O) into thread t's region, then col2im of them into image n's (C, H, W)
+ * block of the input gradient at the call's c.
+ * NOTE: the same sums as Wᵀ @ g in one GEMM, and col2im adds each image's planes in the same order whether it runs
+ * on one image or all: bit-identical to matmul then col2im, without 7 MiB of columns leaving this module.
+ */
+function convInputUnit(scratch: usize, t: i32, call: usize): void {
+  const M = load<i32>(call, 28), N = load<i32>(call, 32), K = load<i32>(call, 36);
+  const d = <usize>load<u32>(CTL + CONV);
+  const cols = <usize>load<u32>(d, 72) + <usize>t * <usize>load<u32>(d, 76);
+  gemm(scratch, <usize>load<u32>(call), load<i32>(call, 4), load<i32>(call, 8), <usize>load<u32>(call, 12), load<i32>(call, 16), load<i32>(call, 20), cols, N, M, N, K);
+  col2imAt(cols, N, 1, 1, load<i32>(d, 20), load<i32>(d, 24), load<i32>(d, 28), load<i32>(d, 32), load<i32>(d, 36), load<i32>(d, 40),
+    load<i32>(d, 44), load<i32>(d, 48), load<i32>(d, 52), load<i32>(d, 56), load<i32>(d, 60), load<i32>(d, 64), load<i32>(d, 68), <usize>load<u32>(call, 24));
+}
+
 /**
  * Thread `t`'s share of the job in the control words: take units (one chunk of one call) from the NEXT counter
  * until none is left or `max` have run, each with thread t's own scratch. Returns how many units this thread ran.
@@ -267,31 +373,11 @@ export function run(t: i32, max: i32): i32 {
     const u = fetchAdd(CTL + NEXT, 1);
     if (u >= load<i32>(CTL + UNITS)) break;
     const chunks = load<i32>(CTL + CHUNKS), w = load<i32>(CTL + WIDTH), split = load<i32>(CTL + SPLIT);
-    const ci = u / chunks, chunk = u % chunks, lo = chunk * w;
-    const call = <usize>load<u32>(CTL + CALLS) + <usize>ci * CALL_BYTES;
-    let a = <usize>load<u32>(call), b = <usize>load<u32>(call, 12), c = <usize>load<u32>(call, 24), bias = <usize>load<u32>(call, 40);
-    const ars = load<i32>(call, 4), acs = load<i32>(call, 8), brs = load<i32>(call, 16), bcs = load<i32>(call, 20);
-    let M = load<i32>(call, 28), N = load<i32>(call, 32), K = load<i32>(call, 36);
-    const ldc = N;
-    if (split == BY_ROWS) {
-      M = min(M, lo + w) - lo;
-      a += <usize>(lo * ars) * 4;
-      c += <usize>(lo * ldc) * 4;
-    } else if (split == BY_COLS) {
-      N = min(N, lo + w) - lo;
-      b += <usize>(lo * bcs) * 4;
-      c += <usize>lo * 4;
-      if (bias != 0) bias += <usize>lo * 4;
-    } else {
-      K = min(K, lo + w) - lo;
-      a += <usize>(lo * acs) * 4;
-      b += <usize>(lo * brs) * 4;
-      if (chunk > 0) c = <usize>load<u32>(CTL + PARTIALS) + (<usize>ci * <usize>(chunks - 1) + <usize>(chunk - 1)) * <usize>(M * N) * 4;
-    }
-    if (M > 0 && N > 0) {
-      gemm(scratch, a, ars, acs, b, brs, bcs, c, ldc, M, N, K);
-      if (bias != 0 && split != BY_K) addBias(c, ldc, bias, M, N);
-    }
+    const ci = u / chunks, call = <usize>load<u32>(CTL + CALLS) + <usize>ci * CALL_BYTES;
+    if (split == BY_IMAGE) convUnit(scratch, t, ci, call);
+    else if (split == BY_K_IM2COL) convWeightUnit(scratch, t, u, w, call);
+    else if (split == BY_IMAGE_COL2IM) convInputUnit(scratch, t, call);
+    else gemmUnit(scratch, call, split, ci, u % chunks, chunks, w);
     ran++;
     const flags = <usize>load<u32>(CTL + FLAGS);
     if (flags != 0) {
@@ -306,7 +392,7 @@ export function run(t: i32, max: i32): i32 {
   return ran;
 }
 
-/** After a BY_K job: add each call's partials to its C in K-block order, then its bias. */
+/** After a BY_K or BY_K_IM2COL job: add each call's partials to its C in K-block order, then its bias. */
 export function finish(): void {
   const chunks = load<i32>(CTL + CHUNKS), calls = load<i32>(CTL + UNITS) / chunks;
   let p = <usize>load<u32>(CTL + PARTIALS);

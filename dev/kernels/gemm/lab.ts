@@ -16,7 +16,8 @@ const srcPath = argv[0] && !argv[0].startsWith("--") ? argv[0] : fileURLToPath(n
 const sizes = (opt("--sizes") ?? "256,512,1024").split(",").map(Number);
 
 // --set NAME=VALUE rewrites `@inline const NAME = ...;` so block sizes can be swept without editing the file
-let source = readFileSync(srcPath, "utf8");
+// the build puts im2col.ts in front of gemm.ts (the convolution units call it)
+let source = readFileSync(fileURLToPath(new URL("../conv/im2col.ts", import.meta.url)), "utf8") + "\n" + readFileSync(srcPath, "utf8");
 argv.forEach((a, i) => {
   if (a !== "--set") return;
   const [name, value] = argv[i + 1].split("=");

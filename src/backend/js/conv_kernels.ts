@@ -1,4 +1,4 @@
-// Reference kernels for convolution and pooling windows (im2col, col2im, max pooling, the output reorder) over strided views.
+// Reference kernels for convolution and pooling windows (im2col, col2im, max pooling, the output reorder, conv2d and its gradients) over strided views.
 import type { Backend, View, Window2d } from "../backend.js";
 import { allocStorage } from "../../dtype.js";
 import { COPY_RUN } from "./copy_runs.js";
@@ -11,7 +11,7 @@ function colRange(win: Window2d, j: number, W: number): [number, number] {
   return [Math.min(q0, win.wo), Math.min(q1, win.wo)];
 }
 
-export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "maxPool2dBackward" | "convOutput"> = {
+export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "maxPool2dBackward" | "convOutput" | "conv2d" | "conv2dInput" | "conv2dWeight"> = {
   im2col(x, win, dtype) {
     const [N, C, H, W] = x.shape;
     const [sN, sC, sH, sW] = x.strides;
@@ -145,6 +145,61 @@ export const convKernels: Pick<Backend, "im2col" | "col2im" | "maxPool2d" | "max
           const bv = b.buf[b.offset + o * b.strides[0]];
           for (let l = 0, si = s; l < L; l++, si += sJ) out[d + l] = yb[si] + bv;
         }
+      }
+    }
+    return out;
+  },
+
+  // im2col, then matmul's sums (double, k ascending, rounded on store), then convOutput's bias add: the same numbers
+  conv2d(x, w, b, win, dtype) {
+    const N = x.shape[0], [O, K] = w.shape, L = win.ho * win.wo, NL = N * L;
+    const cols = convKernels.im2col(x, win, dtype); // (K, N*L)
+    const out = allocStorage(dtype, N * O * L); // (N, O, L)
+    const acc = new Float64Array(NL), wb = w.buf, [wO, wK] = w.strides;
+    for (let o = 0; o < O; o++) {
+      acc.fill(0);
+      for (let k = 0, wi = w.offset + o * wO; k < K; k++, wi += wK) {
+        const wv = wb[wi];
+        for (let j = 0, ci = k * NL; j < NL; j++, ci++) acc[j] += wv * cols[ci];
+      }
+      const bv = b ? b.buf[b.offset + o * b.strides[0]] : 0;
+      for (let n = 0; n < N; n++) {
+        for (let l = 0, d = (n * O + o) * L, j = n * L; l < L; l++, j++) {
+          out[d + l] = acc[j];
+          if (b) out[d + l] += bv;
+        }
+      }
+    }
+    return out;
+  },
+
+  // matmul's sums (double, over O in order, rounded on store), then col2im: the same numbers
+  conv2dInput(g, w, shape, win, dtype) {
+    const [O, NL] = g.shape, K = w.shape[1];
+    const cols = allocStorage(dtype, K * NL); // (K, N*L)
+    const acc = new Float64Array(NL), gb = g.buf, wb = w.buf, [gO, gJ] = g.strides, [wO, wK] = w.strides;
+    for (let k = 0; k < K; k++) {
+      acc.fill(0);
+      for (let o = 0; o < O; o++) {
+        const wv = wb[w.offset + o * wO + k * wK];
+        for (let j = 0, gi = g.offset + o * gO; j < NL; j++, gi += gJ) acc[j] += wv * gb[gi];
+      }
+      cols.set(acc as never, k * NL);
+    }
+    return convKernels.col2im({ buf: cols, shape: [K, NL], strides: [NL, 1], offset: 0 }, shape, win, dtype);
+  },
+
+  // im2col, then matmul's sums (double, along N*ho*wo in order, rounded on store): the same numbers
+  conv2dWeight(g, x, win, dtype) {
+    const [O, NL] = g.shape, K = x.shape[1] * win.kh * win.kw;
+    const cols = convKernels.im2col(x, win, dtype); // (K, N*L)
+    const out = allocStorage(dtype, O * K); // (O, K)
+    const gb = g.buf, [gO, gJ] = g.strides;
+    for (let o = 0; o < O; o++) {
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let j = 0, gi = g.offset + o * gO, ci = k * NL; j < NL; j++, gi += gJ, ci++) s += gb[gi] * cols[ci];
+        out[o * K + k] = s;
       }
     }
     return out;

@@ -1,6 +1,6 @@
 // Strided copies whose innermost dim is a long contiguous run, as TypedArray.set per run (a convolution's output reorder).
 import type { View } from "../backend.js";
-import { allocStorage, type DType, type Storage } from "../../dtype.js";
+import { allocStorageForOverwrite, type DType, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
 import { coalesce } from "./strided.js";
 
@@ -20,7 +20,7 @@ export function copyRuns(x: View, dtype: DType): Storage | null {
   const nd = c.shape.length, st = c.strides[0], len = c.shape[nd - 1];
   if (st[nd - 1] !== 1 || len < COPY_RUN) return null;
   const src = x.buf, n = numelOf(x.shape);
-  const out = allocStorage(dtype, n);
+  const out = allocStorageForOverwrite(dtype, n);
   if (out.constructor !== src.constructor) return null;
   const idx: number[] = [];
   for (let d = 0; d < nd; d++) idx.push(0);

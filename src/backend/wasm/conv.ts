@@ -2,7 +2,7 @@
 import type { Backend, View, Window2d } from "../backend.js";
 import { convKernels as ref } from "../js/conv_kernels.js";
 import { align64, loadBest, span } from "./load.js";
-import { allocStorage, type DType, type Storage } from "../../dtype.js";
+import { allocStorage, allocStorageForOverwrite, type DType, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
 import { isContiguous } from "../js/strided.js";
 import { SIMD } from "./conv_wasm.generated.js";
@@ -51,7 +51,7 @@ function copyIn(ex: ConvExports, x: View, lo: number, hi: number, at: number): n
 }
 
 function takeOut(ex: ConvExports, at: number, n: number): Storage {
-  const out = allocStorage("float32", n);
+  const out = allocStorageForOverwrite("float32", n);
   out.set(new Float32Array(ex.memory.buffer, at, n));
   return out;
 }

@@ -4,7 +4,7 @@ import { jsBackend } from "../js/js_backend.js";
 import { COPY_RUN } from "../js/copy_runs.js";
 import { coalesce, isContiguous } from "../js/strided.js";
 import { align64, loadBest, span } from "./load.js";
-import { allocStorage, type Storage } from "../../dtype.js";
+import { allocStorage, allocStorageForOverwrite, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
 import { SIMD } from "./elementwise_wasm.generated.js";
 
@@ -49,7 +49,7 @@ const f32 = (v: View): v is View & { buf: Float32Array } => v.buf instanceof Flo
 
 /** Copy the output of n floats at `at` out of WebAssembly memory into fresh storage. */
 function takeOut(h: Float32Array, at: number, n: number): Storage {
-  const out = allocStorage("float32", n);
+  const out = allocStorageForOverwrite("float32", n);
   out.set(h.subarray(at >> 2, (at >> 2) + n));
   return out;
 }
@@ -156,7 +156,7 @@ function copy(ex: ElementwiseExports): Backend["copy"] {
     const n = numelOf(x.shape);
     if (d !== "float32" || !f32(x) || n === 0 || n < wasmElementwiseConfig.minCopy) return jsBackend.copy(x, d);
     if (isContiguous(x.shape, x.strides)) {
-      const out = allocStorage("float32", n);
+      const out = allocStorageForOverwrite("float32", n);
       out.set(x.buf.subarray(x.offset, x.offset + n));
       return out;
     }

@@ -1,9 +1,11 @@
-// float32 matmul and linear on the WebAssembly SIMD GEMM (dev/kernels/gemm): operands copied in, output copied out.
-import type { Backend, View } from "../backend.js";
+// float32 matmul, linear, conv2d and its gradients on the WebAssembly SIMD GEMM (dev/kernels/gemm): operands copied in, output copied out.
+import type { Backend, View, Window2d } from "../backend.js";
 import { jsBackend } from "../js/js_backend.js";
+import { convKernels } from "../js/conv_kernels.js";
+import { convKernels as wasmConvKernels } from "./conv.js";
 import { align64, loadBest, span } from "./load.js";
 import { forEachRow } from "../js/strided.js";
-import { allocStorage, type DType, type Storage } from "../../dtype.js";
+import { allocStorageForOverwrite, type DType, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
 import { RELAXED_SIMD, RELAXED_SIMD_SHARED, SIMD, SIMD_SHARED } from "./gemm_wasm.generated.js";
 import { CTL, SPLIT, attachPool, getNumThreads, parkWorkers, poolSupported, prepareThreads, runJob } from "./gemm_pool.js";
@@ -75,21 +77,6 @@ export const wasmGemmConfig = { minWork: 4096, minThreadWork: 128 * 128 * 128 };
 // elements of a block worth copying out early (attention's 128 blocks of 64×64 ran 10% slower copied one by one).
 const MIN_CHUNK = 64, UNITS_PER_THREAD = 4, CALL_WORDS = 11, MAX_PARTIALS = 32 << 20, MAX_SWAPPED = 16384, MIN_COPY_RUN = 256, MIN_EARLY = 16384;
 
-const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
-/**
- * Storage for a float32 output the caller overwrites whole.
- * NOTE: a fresh zeroed Float32Array of a few MiB cost as much as copying C into it (1.1–2.1 ms against 0.7 ms
- * for 7 MiB here: zeroing plus first-touch page faults); Node's uninitialised allocation reuses freed heap.
- * Outputs of the slab size or less keep allocStorage (slabs are cheaper still).
- */
-function outputStorage(n: number): Float32Array {
-  if (nodeBuffer && n > 1024) {
-    const u = nodeBuffer.allocUnsafeSlow(n * 4);
-    return new Float32Array(u.buffer, u.byteOffset, n);
-  }
-  return allocStorage("float32", n) as Float32Array;
-}
-
 /** Elements the micro-kernel computes for an M×N product: M padded to its 4 rows, N to its 8 columns. */
 const padded = (M: number, N: number) => Math.ceil(M / 4) * 4 * Math.ceil(N / 8) * 8;
 /** The view with its last two dims swapped (a transpose, no copy). */
@@ -108,7 +95,7 @@ function swapLast(v: View): View {
  */
 function wasmMatmul(ex: GemmExports, a: View, b: View, outShape: readonly number[], bias: View | null): Storage {
   const nd = outShape.length, M = outShape[nd - 2], N = outShape[nd - 1], total = numelOf(outShape);
-  const out = outputStorage(total);
+  const out = allocStorageForOverwrite("float32", total) as Float32Array;
   if (total > MAX_SWAPPED || padded(N, M) >= padded(M, N)) {
     runGemm(ex, a, b, outShape, bias, out);
     return out;
@@ -193,12 +180,26 @@ function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[],
       for (let t = 0, ao = offs[0], bo = offs[1]; t < len; t++, ao += inner[0], bo += inner[1]) call(ao, bo);
     });
   }
+  launch(ex, { units, chunks, split, width, calls: tAt, partials: pAt, flags: fAt, conv: 0 }, threads, cAt, M, N, out);
+  return cAt;
+}
+
+/** A job's control words (see dev/kernels/gemm/gemm.ts): units = calls × chunks; flags 0 unless C is copied out early. */
+interface Job { units: number; chunks: number; split: number; width: number; calls: number; partials: number; flags: number; conv: number }
+
+/**
+ * Publish `job` and run it on `threads` threads; then copy the calls' M×N blocks of C (at cAt, one after the
+ * other) into `out` when given, each block as soon as its flag says it is final when the job has flags.
+ */
+function launch(ex: GemmExports, job: Job, threads: number, cAt: number, M: number, N: number, out: Float32Array | null): void {
+  const { units, chunks, split, width, flags: fAt } = job;
+  const heap = new Float32Array(ex.memory.buffer), words = new Int32Array(ex.memory.buffer);
   const ctl = new Int32Array(ex.memory.buffer, ex.control(), 16);
   parkWorkers(ctl);
-  ctl[CTL.UNITS] = units; ctl[CTL.CHUNKS] = chunks; ctl[CTL.SPLIT] = split; ctl[CTL.WIDTH] = width; ctl[CTL.CALLS] = tAt; ctl[CTL.PARTIALS] = pAt;
-  ctl[CTL.FLAGS] = fAt;
+  ctl[CTL.UNITS] = units; ctl[CTL.CHUNKS] = chunks; ctl[CTL.SPLIT] = split; ctl[CTL.WIDTH] = width; ctl[CTL.CALLS] = job.calls;
+  ctl[CTL.PARTIALS] = job.partials; ctl[CTL.FLAGS] = fAt; ctl[CTL.CONV] = job.conv;
   let drain: (() => void) | null = null;
-  if (early) {
+  if (fAt !== 0) {
     const flags = words.subarray(fAt >> 2, (fAt >> 2) + units), copied = new Uint8Array(units), c0 = cAt >> 2, rows = split === SPLIT.BY_ROWS;
     flags.fill(0);
     let first = 0;
@@ -221,10 +222,118 @@ function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[],
   Atomics.store(ctl, CTL.NEXT, 0);
   // one unit (C at most 64 wide both ways, one call) leaves nothing to share: waking workers would only cost
   runJob(ex.run, ctl, units > 1 ? threads : 1, drain);
-  if (split === SPLIT.BY_K) ex.finish();
+  if (split === SPLIT.BY_K || split === SPLIT.BY_K_IM2COL) ex.finish();
   if (drain) drain();
-  else if (out) out.set(heap.subarray(cAt >> 2, (cAt >> 2) + total));
-  return cAt;
+  else if (out) out.set(heap.subarray(cAt >> 2, (cAt >> 2) + (units / chunks) * M * N));
+}
+
+// The words at CONV that convUnit reads (dev/kernels/gemm/gemm.ts).
+const CONV_WORDS = 20;
+
+/**
+ * float32 convolution w (O, K = C*kh*kw) @ im2col(x) (K, N*L) + b, as (N, O, L), in one job of N units: each
+ * builds its image's columns in its own thread's region of WebAssembly memory and multiplies them there.
+ * NOTE: as im2col, matmul and convOutput it wrote 7 MiB of columns into fresh JS storage (page faults), copied
+ * them back in, copied C out and reordered it in another module; here only x and w go in and the output comes
+ * out, already in (N, O, L) order. Bit-identical to that path (see convUnit).
+ */
+function wasmConv2d(ex: GemmExports, x: View, w: View, b: View | null, win: Window2d): Storage {
+  const N = x.shape[0], O = w.shape[0], K = w.shape[1], L = win.ho * win.wo, total = N * O * L;
+  const out = allocStorageForOverwrite("float32", total) as Float32Array;
+  const threads = N * O * L * K >= wasmGemmConfig.minThreadWork ? getNumThreads() : 1;
+  const scratches = prepareThreads(threads);
+  const [xlo, xhi] = span(x), [wlo, whi] = span(w);
+  const tBytes = align64(N * CALL_WORDS * 4), dBytes = align64(CONV_WORDS * 4), xBytes = align64((xhi - xlo + 1) * 4), wBytes = align64((whi - wlo + 1) * 4);
+  const colBytes = align64(K * L * 4), cBytes = align64(total * 4), biasBytes = b ? align64(O * 4) : 0;
+  // an image's block of C is contiguous in the output: copy each one out as it finishes, while the others run
+  const early = threads > 1 && N > 1;
+  const fBytes = early ? align64(N * 4) : 0;
+  const base = ex.arena(tBytes + dBytes + xBytes + wBytes + scratches * colBytes + cBytes + biasBytes + fBytes, scratches);
+  const tAt = base, dAt = tAt + tBytes, xAt = dAt + dBytes, wAt = xAt + xBytes, colAt = wAt + wBytes;
+  const cAt = colAt + scratches * colBytes, biasAt = b ? cAt + cBytes : 0, fAt = early ? cAt + cBytes + biasBytes : 0;
+  const heap = new Float32Array(ex.memory.buffer), words = new Int32Array(ex.memory.buffer);
+  heap.set((w.buf as Float32Array).subarray(wlo, whi + 1), wAt >> 2);
+  if (b) for (let o = 0, at = biasAt >> 2; o < O; o++) heap[at + o] = b.buf[b.offset + o * b.strides[0]];
+  convWords(ex, x, xlo, xhi, xAt, win, dAt, colAt, colBytes);
+  const wp = wAt + (w.offset - wlo) * 4;
+  for (let n = 0, at = tAt >> 2; n < N; n++, at += CALL_WORDS) {
+    words[at] = wp; words[at + 1] = w.strides[0]; words[at + 2] = w.strides[1];
+    words[at + 3] = 0; words[at + 4] = 0; words[at + 5] = 0;
+    words[at + 6] = cAt + n * O * L * 4; words[at + 7] = O; words[at + 8] = L; words[at + 9] = K; words[at + 10] = biasAt;
+  }
+  launch(ex, { units: N, chunks: 1, split: SPLIT.BY_IMAGE, width: 1, calls: tAt, partials: 0, flags: fAt, conv: dAt }, threads, cAt, O, L, out);
+  return out;
+}
+
+/** Copy x's span in at xAt and write the words convUnit and convWeightUnit read at dAt. */
+function convWords(ex: GemmExports, x: View, xlo: number, xhi: number, xAt: number, win: Window2d, dAt: number, colAt: number, colBytes: number): void {
+  new Float32Array(ex.memory.buffer).set((x.buf as Float32Array).subarray(xlo, xhi + 1), xAt >> 2);
+  new Int32Array(ex.memory.buffer).set([xAt + (x.offset - xlo) * 4, x.strides[0], x.strides[1], x.strides[2], x.strides[3], x.shape[1], x.shape[2], x.shape[3],
+    win.kh, win.kw, win.sh, win.sw, win.dh, win.dw, win.ph, win.pw, win.ho, win.wo, colAt, colBytes], dAt >> 2);
+}
+
+/**
+ * float32 weight gradient g (O, N*L) @ im2col(x)ᵀ → (O, K = C*kh*kw), in K blocks of N*L as a split by K: each
+ * unit builds its block's columns in its thread's region and multiplies them there; `finish` sums the blocks.
+ * Returns null when the partial products would pass MAX_PARTIALS.
+ * NOTE: recomputing im2col as a tensor in the backward wrote 7 MiB into fresh JS storage (page faults) and the
+ * GEMM copied it back in: ~3.5 ms of the CNN's second layer on one thread. Bit-identical to that product.
+ */
+function wasmConv2dWeight(ex: GemmExports, g: View, x: View, win: Window2d): Storage | null {
+  const O = g.shape[0], NL = g.shape[1], K = x.shape[1] * win.kh * win.kw;
+  const kb = ex.kBlock(), chunks = Math.ceil(NL / kb), partialBytes = (chunks - 1) * O * K * 4;
+  if (partialBytes > MAX_PARTIALS) return null;
+  const threads = O * K * NL >= wasmGemmConfig.minThreadWork ? getNumThreads() : 1;
+  const scratches = prepareThreads(threads);
+  const [xlo, xhi] = span(x), [glo, ghi] = span(g);
+  const tBytes = align64(CALL_WORDS * 4), dBytes = align64(CONV_WORDS * 4), xBytes = align64((xhi - xlo + 1) * 4), gBytes = align64((ghi - glo + 1) * 4);
+  const colBytes = align64(K * kb * 4), cBytes = align64(O * K * 4);
+  const base = ex.arena(tBytes + dBytes + xBytes + gBytes + scratches * colBytes + cBytes + partialBytes, scratches);
+  const tAt = base, dAt = tAt + tBytes, xAt = dAt + dBytes, gAt = xAt + xBytes, colAt = gAt + gBytes, cAt = colAt + scratches * colBytes, pAt = cAt + cBytes;
+  new Float32Array(ex.memory.buffer).set((g.buf as Float32Array).subarray(glo, ghi + 1), gAt >> 2);
+  convWords(ex, x, xlo, xhi, xAt, win, dAt, colAt, colBytes);
+  new Int32Array(ex.memory.buffer).set([gAt + (g.offset - glo) * 4, g.strides[0], g.strides[1], 0, 0, 0, cAt, O, K, NL, 0], tAt >> 2);
+  const out = allocStorageForOverwrite("float32", O * K) as Float32Array;
+  launch(ex, { units: chunks, chunks, split: SPLIT.BY_K_IM2COL, width: kb, calls: tAt, partials: pAt, flags: 0, conv: dAt }, threads, cAt, O, K, out);
+  return out;
+}
+
+/**
+ * float32 input gradient col2im(wᵀ (K, O) @ g (O, N*L)) → `shape` (N, C, H, W), in one job of N units: each
+ * multiplies its image's slice of g into its thread's region and runs col2im from there into its block of the output.
+ * NOTE: as matmul then col2im, 7 MiB of columns went out into fresh JS storage and into the conv module. Bit-identical to that.
+ */
+function wasmConv2dInput(ex: GemmExports, g: View, w: View, shape: readonly number[], win: Window2d): Storage {
+  const [N, C, H, W] = shape, O = w.shape[0], K = w.shape[1], L = win.ho * win.wo, total = N * C * H * W;
+  const out = allocStorageForOverwrite("float32", total) as Float32Array;
+  const threads = N * O * L * K >= wasmGemmConfig.minThreadWork ? getNumThreads() : 1;
+  const scratches = prepareThreads(threads);
+  const [glo, ghi] = span(g), [wlo, whi] = span(w);
+  const tBytes = align64(N * CALL_WORDS * 4), dBytes = align64(CONV_WORDS * 4), gBytes = align64((ghi - glo + 1) * 4), wBytes = align64((whi - wlo + 1) * 4);
+  const colBytes = align64(K * L * 4), cBytes = align64(total * 4);
+  const early = threads > 1 && N > 1;
+  const fBytes = early ? align64(N * 4) : 0;
+  const base = ex.arena(tBytes + dBytes + gBytes + wBytes + scratches * colBytes + cBytes + fBytes, scratches);
+  const tAt = base, dAt = tAt + tBytes, gAt = dAt + dBytes, wAt = gAt + gBytes, colAt = wAt + wBytes;
+  const cAt = colAt + scratches * colBytes, fAt = early ? cAt + cBytes : 0;
+  const heap = new Float32Array(ex.memory.buffer), words = new Int32Array(ex.memory.buffer);
+  heap.set((g.buf as Float32Array).subarray(glo, ghi + 1), gAt >> 2);
+  heap.set((w.buf as Float32Array).subarray(wlo, whi + 1), wAt >> 2);
+  words.set([0, 0, 0, 0, 0, C, H, W, win.kh, win.kw, win.sh, win.sw, win.dh, win.dw, win.ph, win.pw, win.ho, win.wo, colAt, colBytes], dAt >> 2);
+  const wp = wAt + (w.offset - wlo) * 4, gp = gAt + (g.offset - glo) * 4, [gO, gJ] = g.strides;
+  for (let n = 0, at = tAt >> 2; n < N; n++, at += CALL_WORDS) {
+    words[at] = wp; words[at + 1] = w.strides[1]; words[at + 2] = w.strides[0];
+    words[at + 3] = gp + n * L * gJ * 4; words[at + 4] = gO; words[at + 5] = gJ;
+    words[at + 6] = cAt + n * C * H * W * 4; words[at + 7] = K; words[at + 8] = L; words[at + 9] = O; words[at + 10] = 0;
+  }
+  launch(ex, { units: N, chunks: 1, split: SPLIT.BY_IMAGE_COL2IM, width: 1, calls: tAt, partials: 0, flags: fAt, conv: dAt }, threads, cAt, C, H * W, out);
+  return out;
+}
+
+/** x as a contiguous view when its span is much larger than itself (a stepped slice of a big storage): the span is what gets copied in. */
+function compact(x: View): View {
+  const [N, C, H, W] = x.shape, [lo, hi] = span(x);
+  return hi - lo + 1 > 4 * N * C * H * W ? { buf: jsBackend.copy(x, "float32"), shape: x.shape, strides: [C * H * W, H * W, W, 1], offset: 0 } : x;
 }
 
 /** Whether a float32 product of this size runs in WebAssembly: float64 and integer operands stay exact in JS. */
@@ -236,7 +345,7 @@ function onWasm(a: View, b: View, outShape: readonly number[], dtype: DType): bo
 }
 
 /** The GEMM kernels of the "wasm" backend, or null when this runtime lacks WebAssembly SIMD. */
-export const gemmKernels: Pick<Backend, "matmul" | "linear"> | null = wasm ? {
+export const gemmKernels: Pick<Backend, "matmul" | "linear" | "conv2d" | "conv2dInput" | "conv2dWeight"> | null = wasm ? {
   matmul(a, b, outShape, dtype) {
     return onWasm(a, b, outShape, dtype) ? wasmMatmul(wasm.ex, a, b, outShape, null) : jsBackend.matmul(a, b, outShape, dtype);
   },
@@ -245,5 +354,28 @@ export const gemmKernels: Pick<Backend, "matmul" | "linear"> | null = wasm ? {
   linear(x, wt, b, outShape, dtype) {
     if (!onWasm(x, wt, outShape, dtype) || (b !== null && !(b.buf instanceof Float32Array))) return jsBackend.linear(x, wt, b, outShape, dtype);
     return wasmMatmul(wasm.ex, x, wt, outShape, b);
+  },
+  // below minWork the reference, whose sums are those of the JS matmul that im2col + matmul ran there
+  conv2d(x, w, b, win, dtype) {
+    const [N, C, H, W] = x.shape, O = w.shape[0], K = w.shape[1], L = win.ho * win.wo, n = N * C * H * W;
+    const f32 = dtype === "float32" && x.buf instanceof Float32Array && w.buf instanceof Float32Array && (!b || b.buf instanceof Float32Array);
+    if (!f32 || n === 0 || O * K * L === 0 || N * O * L * K < wasmGemmConfig.minWork) return convKernels.conv2d(x, w, b, win, dtype);
+    return wasmConv2d(wasm.ex, compact(x), w, b, win);
+  },
+  conv2dInput(g, w, shape, win, dtype) {
+    const [N, C, H, W] = shape, O = g.shape[0], NL = g.shape[1], K = w.shape[1];
+    const f32 = dtype === "float32" && g.buf instanceof Float32Array && w.buf instanceof Float32Array;
+    if (!f32 || N * C * H * W === 0 || O * K * NL === 0 || O * K * NL < wasmGemmConfig.minWork) return convKernels.conv2dInput(g, w, shape, win, dtype);
+    return wasmConv2dInput(wasm.ex, g, w, shape, win);
+  },
+  conv2dWeight(g, x, win, dtype) {
+    const [N, C, H, W] = x.shape, O = g.shape[0], NL = g.shape[1], K = C * win.kh * win.kw;
+    const f32 = dtype === "float32" && x.buf instanceof Float32Array && g.buf instanceof Float32Array;
+    if (!f32 || N * C * H * W === 0 || O * K * NL === 0 || O * K * NL < wasmGemmConfig.minWork) return convKernels.conv2dWeight(g, x, win, dtype);
+    const xc = compact(x);
+    const out = wasmConv2dWeight(wasm.ex, g, xc, win);
+    if (out) return out;
+    const cols = (wasmConvKernels ?? convKernels).im2col(xc, win, "float32"); // (K, N*L)
+    return wasmMatmul(wasm.ex, g, { buf: cols, shape: [NL, K], strides: [1, NL], offset: 0 }, [O, K], null);
   },
 } : null;

@@ -16,9 +16,13 @@ const workerThreads = proc?.getBuiltinModule?.("node:worker_threads") as
 
 // Control words shared with dev/kernels/gemm/gemm.ts (i32 index = byte offset / 4). ACTIVE, FAILED and
 // INSIDE (workers now inside `run`) are used only by the JS here and in the workers.
-export const CTL = { GEN: 0, NEXT: 1, DONE: 2, UNITS: 3, CHUNKS: 4, SPLIT: 5, WIDTH: 6, CALLS: 7, ACTIVE: 8, FAILED: 9, INSIDE: 10, PARTIALS: 11, FLAGS: 12 } as const;
-/** Values of CTL.SPLIT: how each call's work is cut into units. */
-export const SPLIT = { BY_COLS: 0, BY_ROWS: 1, BY_K: 2 } as const;
+export const CTL = { GEN: 0, NEXT: 1, DONE: 2, UNITS: 3, CHUNKS: 4, SPLIT: 5, WIDTH: 6, CALLS: 7, ACTIVE: 8, FAILED: 9, INSIDE: 10, PARTIALS: 11, FLAGS: 12, CONV: 13 } as const;
+/**
+ * Values of CTL.SPLIT: how each call's work is cut into units. BY_IMAGE: a convolution, one image per call and
+ * unit; BY_K_IM2COL: a convolution's weight gradient, one K block per unit, as BY_K; BY_IMAGE_COL2IM: its input
+ * gradient, one image per call and unit.
+ */
+export const SPLIT = { BY_COLS: 0, BY_ROWS: 1, BY_K: 2, BY_IMAGE: 3, BY_K_IM2COL: 4, BY_IMAGE_COL2IM: 5 } as const;
 
 // NOTE: a futex wake-up cost 18–99 µs here (DESIGN.md §5), so both sides poll before they sleep. An optimised
 // Atomics.load poll takes about 9 ns: a worker polls ~40 µs for the next job (a training step issues GEMMs back to

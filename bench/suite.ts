@@ -41,7 +41,7 @@ function runOne(peer: PeerId, workload: Exclude<Workload, "seed">): Result {
   switch (peer) {
     case "kiln": return parse(tsChild("bench/peers/kiln.ts", [workload], envWithout("KILN_BACKEND", "KILN_THREADS")), `kiln ${workload}`);
     case "kiln-1t":
-      if (workload === "gemm") return { skipped: "see Kiln's own 1-thread rows" };
+      if (workload === "gemm") return { skipped: "see Kiln's column: its GEMM rows measure one thread and all threads" };
       return parse(tsChild("bench/peers/kiln.ts", [workload], { ...envWithout("KILN_BACKEND"), KILN_THREADS: "1" }), `kiln-1t ${workload}`);
     case "kiln-js":
       if (workload === "transformer" && !jsFull) return { skipped: "not cheap on the js backend (≈5 s a training step, ≈35 s in all); SUITE_JS_FULL=1 runs it" };
@@ -50,7 +50,7 @@ function runOne(peer: PeerId, workload: Exclude<Workload, "seed">): Result {
     case "tfjs-wasm": return parse(tsChild("bench/peers/tfjs.ts", ["wasm", workload], process.env), `tfjs-wasm ${workload}`);
     case "pytorch": return parse(spawnSync(PY, ["bench/suite_torch.py", workload], { encoding: "utf8", timeout: 180_000 }), `pytorch ${workload}`);
     case "pytorch-all":
-      if (workload === "gemm") return { skipped: "see PyTorch's own all-threads rows" };
+      if (workload === "gemm") return { skipped: "see the PyTorch 1-thread column: its GEMM rows measure one thread and all threads" };
       return parse(spawnSync(PY, ["bench/suite_torch.py", workload], { encoding: "utf8", timeout: 180_000, env: { ...process.env, SUITE_TORCH_THREADS: "all" } }), `pytorch-all ${workload}`);
   }
 }
@@ -133,7 +133,7 @@ if (only.includes("gemm")) {
     for (const n of GEMM_SIZES) {
       addRow(n === GEMM_SIZES[0] ? title : "", `N=${n}, GFLOP/s`, "higher", (p) => {
         const r = results[p].gemm, g = (r?.[key] as Record<string, { gflops: number; reps: number }> | undefined)?.[n];
-        if (!g && key === "gemmAll" && r && !r.error) return { text: "n/a", note: p.startsWith("tfjs") ? "tfjs has no threaded build in Node" : "the js backend runs on one thread" };
+        if (!g && key === "gemmAll" && r && !r.error && !r.skipped) return { text: "n/a", note: p.startsWith("tfjs") ? "tfjs has no threaded build in Node" : "the js backend runs on one thread" };
         if (!g) return missing(r);
         return { v: g.gflops, text: fmtNum(g.gflops), note: g.reps < 3 ? `${g.reps} timed call${g.reps > 1 ? "s" : ""} (over 1 s each; warm from the smaller sizes)` : undefined };
       });

@@ -28,17 +28,17 @@ const MODULES = {
     },
   },
   elementwise: {
-    src: ["dev/kernels/elementwise/elementwise.ts"],
+    src: ["dev/kernels/common/arena.ts", "dev/kernels/elementwise/elementwise.ts"],
     out: "src/backend/wasm/elementwise_wasm.generated.ts",
     builds: { SIMD: { enable: ["simd"] } },
   },
   optim: {
-    src: ["dev/kernels/optim/optim.ts"],
+    src: ["dev/kernels/common/arena.ts", "dev/kernels/optim/optim.ts"],
     out: "src/backend/wasm/optim_wasm.generated.ts",
     builds: { SIMD: { enable: ["simd"] } },
   },
   conv: {
-    src: ["dev/kernels/conv/im2col.ts", "dev/kernels/conv/conv.ts"],
+    src: ["dev/kernels/common/arena.ts", "dev/kernels/conv/im2col.ts", "dev/kernels/conv/conv.ts"],
     out: "src/backend/wasm/conv_wasm.generated.ts",
     builds: { SIMD: { enable: ["simd"] } },
   },

@@ -299,9 +299,14 @@ export function softmax(x: Tensor, dim: number, log: boolean): Tensor {
 
 /** The input gradient of softmax from the upstream g and the output y (same shapes), in one pass. */
 export function softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean): Tensor {
-  if (!shapesEqual(g.shape, y.shape)) throw new Error(`[softmaxBackward] gradient ${fmtShape(g.shape)} and output ${fmtShape(y.shape)} must have the same shape`);
-  const dt = promoteTypes(g.dtype, y.dtype);
-  return record("softmaxBackward", fresh(active.b.softmaxBackward(g, y, dim, log, dt), y.shape.slice(), dt), [g, y], { dim, log });
+  return fusedBackward("softmaxBackward", "output", g, y, { dim, log }, (dt) => active.b.softmaxBackward(g, y, dim, log, dt));
+}
+
+/** A fused backward primitive of the upstream g and one tensor t of the same shape: checked, promoted, recorded. */
+function fusedBackward(name: PrimName, what: string, g: Tensor, t: Tensor, attrs: object, kernel: (dt: DType) => ReturnType<typeof allocStorage>): Tensor {
+  if (!shapesEqual(g.shape, t.shape)) throw new Error(`[${name}] gradient ${fmtShape(g.shape)} and ${what} ${fmtShape(t.shape)} must have the same shape`);
+  const dt = promoteTypes(g.dtype, t.dtype);
+  return record(name, fresh(kernel(dt), t.shape.slice(), dt), [g, t], attrs);
 }
 
 /** GELU of a floating x: exact, x Φ(x), or PyTorch's tanh approximation. */
@@ -311,9 +316,7 @@ export function gelu(x: Tensor, tanh: boolean): Tensor {
 
 /** g · gelu'(x) in one pass (GELU's input gradient); g and x have the same shape. */
 export function geluBackward(g: Tensor, x: Tensor, tanh: boolean): Tensor {
-  if (!shapesEqual(g.shape, x.shape)) throw new Error(`[geluBackward] gradient ${fmtShape(g.shape)} and input ${fmtShape(x.shape)} must have the same shape`);
-  const dt = promoteTypes(g.dtype, x.dtype);
-  return record("geluBackward", fresh(active.b.geluBackward(g, x, tanh, dt), x.shape.slice(), dt), [g, x], { tanh });
+  return fusedBackward("geluBackward", "input", g, x, { tanh }, (dt) => active.b.geluBackward(g, x, tanh, dt));
 }
 
 /**
@@ -328,9 +331,7 @@ export function layerNorm(x: Tensor, D: number, eps: number): Tensor {
 
 /** layerNorm's input gradient from the upstream g and the input x (same shapes), in one pass per row. */
 export function layerNormBackward(g: Tensor, x: Tensor, D: number, eps: number): Tensor {
-  if (!shapesEqual(g.shape, x.shape)) throw new Error(`[layerNormBackward] gradient ${fmtShape(g.shape)} and input ${fmtShape(x.shape)} must have the same shape`);
-  const dt = promoteTypes(g.dtype, x.dtype);
-  return record("layerNormBackward", fresh(active.b.layerNormBackward(g, x, D, eps, dt), x.shape.slice(), dt), [g, x], { D, eps });
+  return fusedBackward("layerNormBackward", "input", g, x, { D, eps }, (dt) => active.b.layerNormBackward(g, x, D, eps, dt));
 }
 
 /** Elementwise binary cross-entropy on logits, log(1 + exp(-x)) + (1 - y) x, computed stably. */

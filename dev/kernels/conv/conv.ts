@@ -5,17 +5,7 @@
 // Results are bitwise equal to the JS reference: copies and maxima are exact, and col2im adds in the same order
 // (a float32 sum rounded from double, as JS stores it, equals the float32 sum).
 
-const ARENA: usize = (__heap_base + 63) & ~63;
-
-/** Grow memory so `bytes` fit at the arena start; returns the arena's address (64-byte aligned). */
-export function arena(bytes: usize): usize {
-  const end = ARENA + bytes;
-  const have = <usize>memory.size() << 16;
-  if (end > have) {
-    if (memory.grow(<i32>((end - have + 0xffff) >> 16)) < 0) unreachable();
-  }
-  return ARENA;
-}
+// `arena(bytes)` comes from dev/kernels/common/arena.ts (the build puts it first).
 
 /** x (N, C, H, W) at strides sN..sW → columns (C*kh*kw, N*ho*wo) at out, zeros outside x (im2col.ts). */
 export function im2col(x: usize, sN: i32, sC: i32, sH: i32, sW: i32, N: i32, C: i32, H: i32, W: i32,

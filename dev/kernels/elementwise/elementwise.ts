@@ -3,17 +3,7 @@
 // The elementwise kernels run the same vector code on a row's last 1–3 elements (gathered into a vector), so sizes
 // that are not multiples of 4 give exactly what the vector body would; the row kernels' float64 tails are scalar.
 
-const ARENA: usize = (__heap_base + 63) & ~63;
-
-/** Grow memory so `bytes` fit at the arena start; returns the arena's address (64-byte aligned). */
-export function arena(bytes: usize): usize {
-  const end = ARENA + bytes;
-  const have = <usize>memory.size() << 16;
-  if (end > have) {
-    if (memory.grow(<i32>((end - have + 0xffff) >> 16)) < 0) unreachable();
-  }
-  return ARENA;
-}
+// `arena(bytes)` comes from dev/kernels/common/arena.ts (the build puts it first).
 
 // ---- vector helpers ----
 

@@ -23,7 +23,9 @@ const doBench = argv.includes("--bench") || (!argv.includes("--ulp") && !doRaw);
 const g = new Generator(11);
 
 async function compile(path: string): Promise<WebAssembly.Exports> {
-  const r = await asc.compileString(readFileSync(path, "utf8"), { optimizeLevel: 3, runtime: "stub", noAssert: true, enable: ["simd"] });
+  // the build puts the shared arena in front of the kernels
+  const source = readFileSync(fileURLToPath(new URL("../common/arena.ts", import.meta.url)), "utf8") + "\n" + readFileSync(path, "utf8");
+  const r = await asc.compileString(source, { optimizeLevel: 3, runtime: "stub", noAssert: true, enable: ["simd"] });
   if (r.error || !r.binary) throw new Error(`[lab] compile failed: ${r.stderr.toString()}`);
   return new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(r.binary)), {}).exports;
 }

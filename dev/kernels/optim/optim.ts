@@ -15,17 +15,7 @@
 @inline const NESTEROV = 64;
 @inline const CENTERED = 128;
 
-const ARENA: usize = (__heap_base + 63) & ~63;
-
-/** Grow memory so `bytes` fit at the arena start; returns the arena's address (64-byte aligned). */
-export function arena(bytes: usize): usize {
-  const end = ARENA + bytes;
-  const have = <usize>memory.size() << 16;
-  if (end > have) {
-    if (memory.grow(<i32>((end - have + 0xffff) >> 16)) < 0) unreachable();
-  }
-  return ARENA;
-}
+// `arena(bytes)` comes from dev/kernels/common/arena.ts (the build puts it first).
 
 /** fround(a + b * c) per f32 lane, computed in double as JS does: the product is exact, the sum rounds to double. */
 @inline function addMul(a: v128, b: v128, c: v128): v128 {

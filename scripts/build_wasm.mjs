@@ -16,8 +16,9 @@ const base = { optimizeLevel: 3, shrinkLevel: 0, runtime: "stub", noAssert: true
 /** name → { src: [files], out, builds: { CONST_NAME: extra asc options } } */
 const MODULES = {
   gemm: {
-    // im2col.ts too: a convolution's units build their columns in this module's memory
-    src: ["dev/kernels/conv/im2col.ts", "dev/kernels/gemm/gemm.ts"],
+    // im2col.ts too: a convolution's units build their columns in this module's memory; elementwise.ts too: its
+    // kernels run in this memory, the big ones cut into units for the pool (dev/kernels/gemm/README.md)
+    src: ["dev/kernels/conv/im2col.ts", "dev/kernels/elementwise/elementwise.ts", "dev/kernels/gemm/gemm.ts"],
     out: "src/backend/wasm/gemm_wasm.generated.ts",
     // memory imported from JS; the *_SHARED builds take a shared one (4 GiB = the wasm32 limit) for the worker pool
     builds: {
@@ -26,11 +27,6 @@ const MODULES = {
       SIMD_SHARED: { enable: ["simd", "threads"], importMemory: true, sharedMemory: true, maximumMemory: 65536 },
       RELAXED_SIMD_SHARED: { enable: ["simd", "relaxed-simd", "threads"], importMemory: true, sharedMemory: true, maximumMemory: 65536 },
     },
-  },
-  elementwise: {
-    src: ["dev/kernels/common/arena.ts", "dev/kernels/elementwise/elementwise.ts"],
-    out: "src/backend/wasm/elementwise_wasm.generated.ts",
-    builds: { SIMD: { enable: ["simd"] } },
   },
   optim: {
     src: ["dev/kernels/common/arena.ts", "dev/kernels/optim/optim.ts"],

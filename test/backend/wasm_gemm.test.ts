@@ -64,8 +64,11 @@ test("2-D parity with the reference on odd sizes and strided, transposed, offset
   }
 }));
 
-test("parity across the kernel's block edges (K > 256, N > 1024, M > 64) and with Aᵀ, Bᵀ", () => forced(() => {
-  for (const [M, N, K] of [[67, 1030, 9], [5, 9, 513], [130, 40, 300], [64, 8, 256], [4, 1025, 257]]) {
+// M: row blocks of 80 cut into 5-row then 4-row panels, exact from 12 rows (6, 7, 11 and 81 = 80 + 1 end in a
+// partial 4-row panel; 16, 32 and 64 are all or partly 4-row panels)
+test("parity across the kernel's block edges (K > 256, N > 1024, M > 80) and with Aᵀ, Bᵀ", () => forced(() => {
+  for (const [M, N, K] of [[67, 1030, 9], [5, 9, 513], [130, 40, 300], [64, 8, 256], [4, 1025, 257], [81, 17, 31], [171, 9, 5],
+    [6, 13, 7], [7, 8, 260], [11, 5, 9], [12, 24, 19], [16, 33, 144], [32, 10, 9]]) {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
       const a = ta ? randn([K, M], { generator: g }).T : randn([M, K], { generator: g });
       const b = tb ? randn([N, K], { generator: g }).T : randn([K, N], { generator: g });

@@ -1,21 +1,26 @@
-// AssemblyScript f32 GEMM (BLAS-style packing, 4×8 f32x4 micro-kernel), compiled by scripts/build_wasm.mjs.
+// AssemblyScript f32 GEMM (BLAS-style packing, 5×8 or 6×8 and 4×8 f32x4 micro-kernels), compiled by scripts/build_wasm.mjs.
 // NOTE: this file is AssemblyScript, not TypeScript; it lives outside src/ because `tsc` type-checks all of
 // src/. Built four times: plain SIMD and relaxed SIMD (ASC_FEATURE_RELAXED_SIMD folds to true), each on a
 // plain imported memory and on a shared one with the threads feature (ASC_FEATURE_THREADS) for the pool.
 
-// NOTE: 4×8 tile = 8 f32x4 accumulators: the probe measured bigger tiles spilling registers (16–22 GFLOP/s
-// against 31). KC = 256 keeps one 4×KC A sliver and an 8×KC B sliver (12 KiB) in L1; MC×KC of packed A
-// (64 KiB) stays in L2 while the micro-kernel sweeps it once per B sliver.
-@inline const MR = 4;
+// NOTE: the tall tile: MR×8 = 10 (plain) or 12 (relaxed) f32x4 accumulators + 2 B vectors + 1 A splat (+ 1
+// product without fma), 14 or 15 of the 15 xmm registers V8 allocates. 4×8 left the loop bound by instructions
+// per k (plain) and by the fma latency (relaxed: 8 chains of 5-cycle fmas); 6×8 spills in the plain build, 7×8
+// in both (dev/kernels/gemm/README.md, version 9, `tiles.ts`). Blocks of rows are cut into MR-row panels and then
+// 4-row ones (MR·a + 4b = mc wherever that has a solution), so small row counts (conv's 16 and 32 filters) waste
+// no row. KC = 256 keeps one A sliver (5–6 KiB) and one B sliver (8 KiB) in L1; MC×KC of packed A (80–96 KiB)
+// stays in L2 while the micro-kernels sweep it once per B sliver.
+@inline const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
 @inline const NR = 8;
 @inline const KC = 256;
-@inline const MC = 64;
+@inline const MC: i32 = MR * 16;
 @inline const NC = 1024;
 
 // Memory: the control words of the current job, then one packing scratch per thread (packed A block, packed B
 // block, one C tile for edges), then the arena that holds the job's call table, operands and output.
 // NOTE: per-thread scratch instead of static buffers: every thread packs its own panels, nothing mutable is shared.
-@inline const BP_AT: usize = MC * KC * 4;
+// a block whose rows are not MR·a + 4b ends in a partial panel: up to 3 padded rows
+@inline const BP_AT: usize = <usize>(MC + 3) * KC * 4;
 @inline const TILE_AT: usize = BP_AT + KC * NC * 4;
 @inline const SCRATCH_BYTES: usize = TILE_AT + MR * NR * 4;
 const CTL: usize = (__heap_base + 63) & ~63;
@@ -40,6 +45,7 @@ const SCRATCH0: usize = CTL + 64;
 @inline const BY_IMAGE = 3;
 @inline const BY_K_IM2COL = 4;
 @inline const BY_IMAGE_COL2IM = 5;
+@inline const BY_EW_ROWS = 6;
 
 /** Address of the control words, for the JS side. */
 export function control(): usize {
@@ -72,37 +78,62 @@ export function arena(bytes: usize, threads: i32): usize {
   v128.store(d + 3 * step, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
 
-/** Pack the mc×kc block of A at `a` into `dst` (strides rs, cs in elements) into MR-row panels, k-major, zero-padded. */
-function packA(dst: usize, a: usize, rs: i32, cs: i32, mc: i32, kc: i32): void {
-  for (let i0 = 0; i0 < mc; i0 += MR) {
-    const mr = min(MR, mc - i0);
+/**
+ * How many MR-row panels start an mc-row block; 4-row panels follow. The most MR-row panels that leave a multiple
+ * of 4 rows; where none does, as many as fit whole and then one partial panel (4 rows, or MR when more remain).
+ */
+function talls(mc: i32): i32 {
+  for (let a = mc / MR; a >= 0; a--) if ((mc - a * MR) % 4 == 0) return a;
+  const a = mc / MR;
+  return mc - a * MR > 4 ? a + 1 : a;
+}
+
+/**
+ * Pack the mc×kc block of A at `a` (strides rs, cs in elements) into panels, `tall` of MR rows then 4-row ones,
+ * each k-major (h floats per k), zero-padded.
+ */
+function packA(dst: usize, a: usize, rs: i32, cs: i32, mc: i32, kc: i32, tall: i32): void {
+  for (let i0 = 0; i0 < mc;) {
+    const h = i0 < tall * MR ? MR : 4, mr = min(h, mc - i0), hb = <usize>(h * 4);
     const src = a + <usize>(i0 * rs) * 4;
-    if (rs == 1 && mr == MR) {
-      // Aᵀ (column-major A): the panel's 4 values for one k are adjacent
-      for (let k = 0; k < kc; k++) v128.store(dst + <usize>(k * 16), v128.load(src + <usize>(k * cs) * 4));
-    } else if (cs == 1 && mr == MR) {
-      // row-major A: 4×4 blocks transposed in registers. NOTE: the scalar walk cost ~1 ns an element, which
-      // made the column blocks of a threaded GEMM (each re-packs A) 15% dearer than one block.
+    if (rs == 1 && mr == h) {
+      // Aᵀ (column-major A): the panel's values for one k are adjacent
+      for (let k = 0; k < kc; k++) {
+        const s = src + <usize>(k * cs) * 4, d = dst + <usize>k * hb;
+        v128.store(d, v128.load(s));
+        for (let i = 4; i < h; i++) store<f32>(d + <usize>(i * 4), load<f32>(s + <usize>(i * 4)));
+      }
+    } else if (cs == 1 && mr == h) {
+      // row-major A: 4×4 blocks transposed in registers, the rows past 4 scattered by lane. NOTE: the scalar walk
+      // cost ~1 ns an element, which made the column blocks of a threaded GEMM (each re-packs A) 15% dearer.
       const r = <usize>rs * 4;
       let k = 0;
       for (; k + 4 <= kc; k += 4) {
-        const s = src + <usize>k * 4;
-        storeT4(dst + <usize>(k * 16), 16, v128.load(s), v128.load(s + r), v128.load(s + 2 * r), v128.load(s + 3 * r));
+        const s = src + <usize>k * 4, d = dst + <usize>k * hb;
+        storeT4(d, hb, v128.load(s), v128.load(s + r), v128.load(s + 2 * r), v128.load(s + 3 * r));
+        for (let i = 4; i < h; i++) {
+          const v = v128.load(s + <usize>i * r), e = d + <usize>(i * 4);
+          v128.store32_lane(e, v, 0);
+          v128.store32_lane(e + hb, v, 1);
+          v128.store32_lane(e + 2 * hb, v, 2);
+          v128.store32_lane(e + 3 * hb, v, 3);
+        }
       }
       for (; k < kc; k++) {
-        for (let i = 0; i < MR; i++) store<f32>(dst + <usize>(k * 16 + i * 4), load<f32>(src + <usize>i * r + <usize>k * 4));
+        for (let i = 0; i < h; i++) store<f32>(dst + <usize>k * hb + <usize>(i * 4), load<f32>(src + <usize>i * r + <usize>k * 4));
       }
     } else {
       for (let i = 0; i < mr; i++) {
         let s = src + <usize>(i * rs) * 4, d = dst + <usize>(i * 4);
-        for (let k = 0; k < kc; k++, s += <usize>cs * 4, d += 16) store<f32>(d, load<f32>(s));
+        for (let k = 0; k < kc; k++, s += <usize>cs * 4, d += hb) store<f32>(d, load<f32>(s));
       }
-      for (let i = mr; i < MR; i++) {
+      for (let i = mr; i < h; i++) {
         let d = dst + <usize>(i * 4);
-        for (let k = 0; k < kc; k++, d += 16) store<f32>(d, 0);
+        for (let k = 0; k < kc; k++, d += hb) store<f32>(d, 0);
       }
     }
-    dst += <usize>(kc * MR * 4);
+    dst += <usize>kc * hb;
+    i0 += h;
   }
 }
 
@@ -152,14 +183,83 @@ function packB(dst: usize, b: usize, rs: i32, cs: i32, kc: i32, nc: i32): void {
   return f32x4.add(c, f32x4.mul(a, b));
 }
 
+/** Row r of a full tile: C[r][0..8) = x0, x1, or += them when `acc`. */
+@inline function put(r: usize, acc: bool, x0: v128, x1: v128): void {
+  if (acc) {
+    x0 = f32x4.add(v128.load(r), x0);
+    x1 = f32x4.add(v128.load(r, 16), x1);
+  }
+  v128.store(r, x0);
+  v128.store(r, x1, 16);
+}
+
+/** An edge tile: the valid mr×nr part of `tile` (the accumulators, NR floats a row) into C (row stride ld bytes). */
+function putEdge(tile: usize, c: usize, ld: usize, acc: bool, mr: i32, nr: i32): void {
+  for (let i = 0; i < mr; i++) {
+    const r = c + <usize>i * ld, t = tile + <usize>(i * NR * 4);
+    for (let j = 0; j < nr; j++) {
+      const p = r + <usize>(j * 4), v = load<f32>(t + <usize>(j * 4));
+      store<f32>(p, acc ? load<f32>(p) + v : v);
+    }
+  }
+}
+
 /**
- * C tile (mr×nr at c, row stride ldc elements) = (or +=, when `acc`) packed A sliver × packed B sliver over kc.
- * Full tiles store straight to C; edge tiles go through `tile` (4×8 scratch) and copy their valid part.
+ * C tile (mr×nr at c, row stride ldc elements) = (or +=, when `acc`) a packed MR-row A panel × packed B sliver
+ * over kc. Full tiles store straight to C; edge tiles go through `tile` (MR×8 scratch) and copy their valid part.
  */
-function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
+function microTall(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  // NOTE: one pointer compare per k and no unrolling: unrolled by 2 this loop ran at 0.6× (relaxed), V8 spills
+  const end = ap + <usize>(kc * MR * 4);
+  while (ap < end) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+    a = v128.load32_splat(ap, 16);
+    c40 = madd(a, b0, c40); c41 = madd(a, b1, c41);
+    if (MR == 6) {
+      a = v128.load32_splat(ap, 20);
+      c50 = madd(a, b0, c50); c51 = madd(a, b1, c51);
+    }
+    ap += MR * 4;
+    bp += 32;
+  }
+  const ld = <usize>ldc * 4;
+  if (mr == MR && nr == NR) {
+    put(c, acc, c00, c01);
+    put(c + ld, acc, c10, c11);
+    put(c + 2 * ld, acc, c20, c21);
+    put(c + 3 * ld, acc, c30, c31);
+    put(c + 4 * ld, acc, c40, c41);
+    if (MR == 6) put(c + 5 * ld, acc, c50, c51);
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  v128.store(tile, c40, 128); v128.store(tile, c41, 144);
+  if (MR == 6) {
+    v128.store(tile, c50, 160); v128.store(tile, c51, 176);
+  }
+  putEdge(tile, c, ld, acc, mr, nr);
+}
+
+/** `microTall` for a 4-row panel (the ends of row blocks that are not a multiple of MR). */
+function micro4(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = ap + <usize>(kc * 16);
+  while (ap < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
     c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
@@ -173,32 +273,18 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr:
     bp += 32;
   }
   const ld = <usize>ldc * 4;
-  if (mr == MR && nr == NR) {
-    let r = c;
-    if (acc) {
-      v128.store(r, f32x4.add(v128.load(r), c00)); v128.store(r, f32x4.add(v128.load(r, 16), c01), 16); r += ld;
-      v128.store(r, f32x4.add(v128.load(r), c10)); v128.store(r, f32x4.add(v128.load(r, 16), c11), 16); r += ld;
-      v128.store(r, f32x4.add(v128.load(r), c20)); v128.store(r, f32x4.add(v128.load(r, 16), c21), 16); r += ld;
-      v128.store(r, f32x4.add(v128.load(r), c30)); v128.store(r, f32x4.add(v128.load(r, 16), c31), 16);
-    } else {
-      v128.store(r, c00); v128.store(r, c01, 16); r += ld;
-      v128.store(r, c10); v128.store(r, c11, 16); r += ld;
-      v128.store(r, c20); v128.store(r, c21, 16); r += ld;
-      v128.store(r, c30); v128.store(r, c31, 16);
-    }
+  if (mr == 4 && nr == NR) {
+    put(c, acc, c00, c01);
+    put(c + ld, acc, c10, c11);
+    put(c + 2 * ld, acc, c20, c21);
+    put(c + 3 * ld, acc, c30, c31);
     return;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16);
   v128.store(tile, c10, 32); v128.store(tile, c11, 48);
   v128.store(tile, c20, 64); v128.store(tile, c21, 80);
   v128.store(tile, c30, 96); v128.store(tile, c31, 112);
-  for (let i = 0; i < mr; i++) {
-    const r = c + <usize>i * ld, t = tile + <usize>(i * NR * 4);
-    for (let j = 0; j < nr; j++) {
-      const p = r + <usize>(j * 4), v = load<f32>(t + <usize>(j * 4));
-      store<f32>(p, acc ? load<f32>(p) + v : v);
-    }
-  }
+  putEdge(tile, c, ld, acc, mr, nr);
 }
 
 /**
@@ -217,12 +303,18 @@ function gemm(scratch: usize, a: usize, ars: i32, acs: i32, b: usize, brs: i32, 
       packB(bp0, b + <usize>(pc * brs + jc * bcs) * 4, brs, bcs, kc, nc);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
-        packA(ap0, a + <usize>(ic * ars + pc * acs) * 4, ars, acs, mc, kc);
+        const tall = talls(mc);
+        packA(ap0, a + <usize>(ic * ars + pc * acs) * 4, ars, acs, mc, kc, tall);
         for (let jr = 0; jr < nc; jr += NR) {
           const bp = bp0 + <usize>(jr * kc * 4), nr = min(NR, nc - jr);
           const cj = c + <usize>((ic * ldc) + jc + jr) * 4;
-          for (let ir = 0; ir < mc; ir += MR) {
-            micro(kc, ap0 + <usize>(ir * kc * 4), bp, cj + <usize>(ir * ldc) * 4, ldc, pc > 0, min(MR, mc - ir), nr, tile);
+          let ap = ap0;
+          for (let ir = 0; ir < mc;) {
+            const h = ir < tall * MR ? MR : 4, ci = cj + <usize>(ir * ldc) * 4, mr = min(h, mc - ir);
+            if (h == MR) microTall(kc, ap, bp, ci, ldc, pc > 0, mr, nr, tile);
+            else micro4(kc, ap, bp, ci, ldc, pc > 0, mr, nr, tile);
+            ap += <usize>(kc * h * 4);
+            ir += h;
           }
         }
       }
@@ -356,6 +448,32 @@ function convInputUnit(scratch: usize, t: i32, call: usize): void {
     load<i32>(d, 44), load<i32>(d, 48), load<i32>(d, 52), load<i32>(d, 56), load<i32>(d, 60), load<i32>(d, 64), load<i32>(d, 68), <usize>load<u32>(call, 24));
 }
 
+// The elementwise kernels a BY_EW_ROWS job runs (elementwise.ts, built into this module), by op code.
+@inline const EW_GELU = 0;
+@inline const EW_GELU_BACKWARD = 1;
+@inline const EW_SOFTMAX = 2;
+@inline const EW_SOFTMAX_BACKWARD = 3;
+@inline const EW_LAYER_NORM = 4;
+@inline const EW_LAYER_NORM_BACKWARD = 5;
+
+/**
+ * Rows lo..hi of an elementwise job (a BY_EW_ROWS unit). The job's record at CALLS: op, a, b, o (addresses), rows,
+ * cols, flag (i32; tanh or log), eps (f64 at 32). The flat kernels (GELU) see one column; JS cuts them at multiples
+ * of 8 elements, so each unit groups lanes into vectors as one call over all of them would: rows are independent
+ * and a GELU element depends only on its vector, so any cut gives the bits of one call.
+ */
+function ewUnit(call: usize, lo: i32, hi: i32): void {
+  const op = load<i32>(call), cols = load<i32>(call, 20), flag = load<i32>(call, 24), eps = load<f64>(call, 32);
+  const off = <usize>lo * <usize>cols * 4, rows = hi - lo;
+  const a = <usize>load<u32>(call, 4) + off, b = <usize>load<u32>(call, 8) + off, o = <usize>load<u32>(call, 12) + off;
+  if (op == EW_GELU) gelu(a, o, rows * cols, flag);
+  else if (op == EW_GELU_BACKWARD) gelu_backward(a, b, o, rows * cols, flag);
+  else if (op == EW_SOFTMAX) softmax_last(a, o, rows, cols, flag);
+  else if (op == EW_SOFTMAX_BACKWARD) softmax_backward_last(a, b, o, rows, cols, flag);
+  else if (op == EW_LAYER_NORM) layer_norm(a, o, rows, cols, eps);
+  else layer_norm_backward(a, b, o, rows, cols, eps);
+}
+
 /**
  * Thread `t`'s share of the job in the control words: take units (one chunk of one call) from the NEXT counter
  * until none is left or `max` have run, each with thread t's own scratch. Returns how many units this thread ran.
@@ -377,6 +495,7 @@ export function run(t: i32, max: i32): i32 {
     if (split == BY_IMAGE) convUnit(scratch, t, ci, call);
     else if (split == BY_K_IM2COL) convWeightUnit(scratch, t, u, w, call);
     else if (split == BY_IMAGE_COL2IM) convInputUnit(scratch, t, call);
+    else if (split == BY_EW_ROWS) ewUnit(call, u * w, min(u * w + w, load<i32>(call, 16)));
     else gemmUnit(scratch, call, split, ci, u % chunks, chunks, w);
     ran++;
     const flags = <usize>load<u32>(CTL + FLAGS);

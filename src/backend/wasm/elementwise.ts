@@ -3,17 +3,18 @@ import type { Backend, BinaryKernel, ReduceKernel, UnaryKernel, View } from "../
 import { jsBackend } from "../js/js_backend.js";
 import { COPY_RUN } from "../js/copy_runs.js";
 import { coalesce, isContiguous } from "../js/strided.js";
-import { align64, loadBest, span } from "./load.js";
+import { align64, span } from "./load.js";
+import { EW, arenaFor, ewJobBytes, ewRowsJob, kernelModule } from "./gemm.js";
+import { getNumThreads } from "./gemm_pool.js";
 import { allocStorage, allocStorageForOverwrite, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
-import { SIMD } from "./elementwise_wasm.generated.js";
 
 type UnaryExport = (x: number, o: number, n: number) => void;
 type BinaryExport = (a: number, am: number, b: number, bm: number, o: number, rows: number, cols: number) => void;
 type UnaryName = "neg" | "abs" | "sqrt" | "relu" | "exp" | "log" | "log1p" | "tanh" | "sigmoid" | "erf";
 type BinaryName = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "relu_backward";
 
-type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number): number } &
+type ElementwiseExports = { memory: WebAssembly.Memory } &
   { [K in `u_${UnaryName}`]: UnaryExport } & { [K in `b_${BinaryName}`]: BinaryExport } & {
     sum_last(x: number, o: number, rows: number, cols: number): void;
     max_last(x: number, o: number, rows: number, cols: number): void;
@@ -27,7 +28,9 @@ type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number): nu
     layer_norm_backward(g: number, x: number, o: number, rows: number, cols: number, eps: number): void;
   };
 
-const wasm = loadBest<ElementwiseExports, "simd">([["simd", SIMD]]);
+// NOTE: the kernels are built into the GEMM module (one memory, one arena), so the pool can run the big row
+// kernels on every thread; a call that stays on this thread reserves arena for one thread (arenaFor(bytes, 1)).
+const wasm = kernelModule<ElementwiseExports>();
 
 /**
  * Element counts below which float32 kernels stay in JS (tests set them to 0 to reach the WebAssembly path on
@@ -35,13 +38,16 @@ const wasm = loadBest<ElementwiseExports, "simd">([["simd", SIMD]]);
  * cheap ops (add, neg, relu, copy: JS 4–10 ns/element) cross over between 64 and 256 elements, reductions
  * between 256 and 1024, transcendentals and the row kernels (JS 25–80 ns/element) below 64. The seed program's
  * 16×10 = 160-element tensors must stay in JS (its step is dominated by per-op overhead), hence 256 at least.
+ * `minThreaded`: GELU, softmax and layer norm on at least this many elements run on the pool's threads (waking a
+ * worker costs 18–99 µs; 65536 elements of GELU take ~300 µs on one).
  */
-export const wasmElementwiseConfig = { minCheap: 256, minTranscendental: 256, minReduce: 512, minCopy: 256 };
+export const wasmElementwiseConfig = { minCheap: 256, minTranscendental: 256, minReduce: 512, minCopy: 256, minThreaded: 1 << 16 };
 
 /** The full memory as float32, re-taken after arena() grows it (growing detaches the old buffer). */
 let heap = new Float32Array(0);
 function heapOf(ex: ElementwiseExports): Float32Array {
-  if (heap.buffer !== ex.memory.buffer) heap = new Float32Array(ex.memory.buffer);
+  const buf = ex.memory.buffer;
+  if (heap.buffer !== buf || heap.byteLength !== buf.byteLength) heap = new Float32Array(buf);
   return heap;
 }
 
@@ -60,7 +66,7 @@ function unary(ex: ElementwiseExports, name: UnaryName, transcendental: boolean)
     const n = numelOf(x.shape);
     if (d !== "float32" || !f32(x) || n === 0 || n < (transcendental ? wasmElementwiseConfig.minTranscendental : wasmElementwiseConfig.minCheap) ||
       !isContiguous(x.shape, x.strides)) return ref(x, d);
-    const at = ex.arena(n * 4);
+    const at = arenaFor(n * 4, 1);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), at >> 2);
     k(at, at, n);
@@ -110,7 +116,7 @@ function binary(ex: ElementwiseExports, name: BinaryName, ref: BinaryKernel): Bi
     const other = am === FULL ? bm : am, otherN = am === FULL ? bn : an;
     if (other < 0) return ref(a, b, shape, d);
     const cols = other === ROW ? otherN : other === COL ? n / otherN : n;
-    const aAt = ex.arena(align64(an * 4) + align64(bn * 4)), bAt = aAt + align64(an * 4);
+    const aAt = arenaFor(align64(an * 4) + align64(bn * 4), 1), bAt = aAt + align64(an * 4);
     const h = heapOf(ex);
     h.set(a.buf.subarray(a.offset, a.offset + an), aAt >> 2);
     h.set(b.buf.subarray(b.offset, b.offset + bn), bAt >> 2);
@@ -138,7 +144,7 @@ function reduction(ex: ElementwiseExports, name: "sum" | "max"): ReduceKernel {
     const lead = !lastBlock && b[0] === 0 && name === "sum";
     if (!lastBlock && !lead) return ref(x, dims, d);
     const outN = n / R;
-    const xAt = ex.arena(align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0)), oAt = xAt + align64(n * 4);
+    const xAt = arenaFor(align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0), 1), oAt = xAt + align64(n * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
     if (lead) ex.sum_lead(xAt, oAt, oAt + align64(outN * 4), R, outN);
@@ -169,7 +175,7 @@ function copy(ex: ElementwiseExports): Backend["copy"] {
     if (c.shape.length > 4 || hi - lo + 1 > 4 * n) return jsBackend.copy(x, d);
     const sh = c.shape.slice(), st = c.strides[0].slice();
     while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
-    const xAt = ex.arena(align64((hi - lo + 1) * 4) + n * 4), oAt = xAt + align64((hi - lo + 1) * 4);
+    const xAt = arenaFor(align64((hi - lo + 1) * 4) + n * 4, 1), oAt = xAt + align64((hi - lo + 1) * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(lo, hi + 1), xAt >> 2);
     ex.gather4(xAt + (x.offset - lo) * 4, oAt, sh[0], sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3]);
@@ -181,45 +187,47 @@ function copy(ex: ElementwiseExports): Backend["copy"] {
 const wasmWorthy = (x: View, n: number, d: string): x is View & { buf: Float32Array } =>
   d === "float32" && f32(x) && n > 0 && n >= wasmElementwiseConfig.minTranscendental && isContiguous(x.shape, x.strides);
 
-function gelu(ex: ElementwiseExports): Pick<Backend, "gelu" | "geluBackward"> {
-  return {
-    gelu(x, tanh, d) {
-      const n = numelOf(x.shape);
-      if (!wasmWorthy(x, n, d)) return jsBackend.gelu(x, tanh, d);
-      const at = ex.arena(n * 4);
-      const h = heapOf(ex);
-      h.set(x.buf.subarray(x.offset, x.offset + n), at >> 2);
-      ex.gelu(at, at, n, tanh ? 1 : 0);
-      return takeOut(h, at, n);
-    },
-    geluBackward(g, x, tanh, d) {
-      const n = numelOf(x.shape);
-      if (!wasmWorthy(x, n, d) || !wasmWorthy(g, n, d)) return jsBackend.geluBackward(g, x, tanh, d);
-      const gAt = ex.arena(align64(n * 4) * 2), xAt = gAt + align64(n * 4);
-      const h = heapOf(ex);
-      h.set(g.buf.subarray(g.offset, g.offset + n), gAt >> 2);
-      h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
-      ex.gelu_backward(gAt, xAt, gAt, n, tanh ? 1 : 0);
-      return takeOut(h, gAt, n);
-    },
-  };
-}
-
 /**
- * Run a row kernel on one or two same-shape operands copied in (the output overwrites the first); null when they
- * do not qualify (float32, contiguous, above the threshold), so the caller falls back to JS.
+ * Run a row kernel over rows×cols floats of one or two same-shape operands copied in, the output overwriting the
+ * first: on this thread (`direct`), or from `minThreaded` elements on the pool as op `op`, one block of rows per
+ * unit, each block copied out as it finishes. Null when an operand does not qualify (float32, contiguous, above
+ * the threshold), so the caller falls back to JS.
+ * NOTE: a flat kernel (cols = 1: GELU) is cut at multiples of 8 elements, a vector pair of its loop, so every unit
+ * groups lanes as one call would (its central-fit test is per vector): bit-identical for any thread count.
  */
-function rowsOf(ex: ElementwiseExports, d: string, xs: readonly View[], run: (ats: number[], n: number) => void): Storage | null {
-  const n = numelOf(xs[0].shape);
+function rowsOf(ex: ElementwiseExports, d: string, xs: readonly View[], cols: number, op: number, flag: number, eps: number,
+  direct: (ats: number[], rows: number) => void): Storage | null {
+  const n = numelOf(xs[0].shape), rows = n / cols;
   for (const x of xs) if (!wasmWorthy(x, n, d)) return null;
-  const bytes = align64(n * 4), base = ex.arena(bytes * xs.length);
+  const threads = n >= wasmElementwiseConfig.minThreaded ? getNumThreads() : 1;
+  const step = cols === 1 ? 8 : 1, width = Math.ceil(rows / (4 * threads) / step) * step, units = Math.ceil(rows / width);
+  const bytes = align64(n * 4), base = arenaFor(bytes * xs.length + (threads > 1 ? ewJobBytes(units) : 0), threads);
   const h = heapOf(ex);
   const ats = xs.map((x, i) => {
     h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
     return base + i * bytes;
   });
-  run(ats, n);
-  return takeOut(h, base, n);
+  if (threads === 1) {
+    direct(ats, rows);
+    return takeOut(h, base, n);
+  }
+  const out = allocStorageForOverwrite("float32", n) as Float32Array;
+  ewRowsJob(op, ats[0], ats[1] ?? 0, ats[0], rows, cols, flag, eps, width, threads, base + bytes * xs.length, out);
+  return out;
+}
+
+function gelu(ex: ElementwiseExports): Pick<Backend, "gelu" | "geluBackward"> {
+  return {
+    gelu(x, tanh, d) {
+      const t = tanh ? 1 : 0;
+      return rowsOf(ex, d, [x], 1, EW.GELU, t, 0, ([at], n) => ex.gelu(at, at, n, t)) || jsBackend.gelu(x, tanh, d);
+    },
+    geluBackward(g, x, tanh, d) {
+      const t = tanh ? 1 : 0;
+      return rowsOf(ex, d, [g, x], 1, EW.GELU_BACKWARD, t, 0, ([gAt, xAt], n) => ex.gelu_backward(gAt, xAt, gAt, n, t)) ||
+        jsBackend.geluBackward(g, x, tanh, d);
+    },
+  };
 }
 
 /** softmax and layerNorm over contiguous last-dim rows; other dims stay in JS. */
@@ -227,20 +235,20 @@ function rowKernels(ex: ElementwiseExports): Pick<Backend, "softmax" | "softmaxB
   const last = (x: View, dim: number) => dim === x.shape.length - 1 && x.shape[dim] > 0;
   return {
     softmax(x, dim, log, d) {
-      const cols = x.shape[dim];
-      return (last(x, dim) && rowsOf(ex, d, [x], ([at], n) => ex.softmax_last(at, at, n / cols, cols, log ? 1 : 0))) ||
+      const cols = x.shape[dim], l = log ? 1 : 0;
+      return (last(x, dim) && rowsOf(ex, d, [x], cols, EW.SOFTMAX, l, 0, ([at], rows) => ex.softmax_last(at, at, rows, cols, l))) ||
         jsBackend.softmax(x, dim, log, d);
     },
     softmaxBackward(g, y, dim, log, d) {
-      const cols = y.shape[dim];
-      return (last(y, dim) && rowsOf(ex, d, [g, y], ([gAt, yAt], n) => ex.softmax_backward_last(gAt, yAt, gAt, n / cols, cols, log ? 1 : 0))) ||
+      const cols = y.shape[dim], l = log ? 1 : 0;
+      return (last(y, dim) && rowsOf(ex, d, [g, y], cols, EW.SOFTMAX_BACKWARD, l, 0, ([gAt, yAt], rows) => ex.softmax_backward_last(gAt, yAt, gAt, rows, cols, l))) ||
         jsBackend.softmaxBackward(g, y, dim, log, d);
     },
     layerNorm(x, D, eps, d) {
-      return (D > 0 && rowsOf(ex, d, [x], ([at], n) => ex.layer_norm(at, at, n / D, D, eps))) || jsBackend.layerNorm(x, D, eps, d);
+      return (D > 0 && rowsOf(ex, d, [x], D, EW.LAYER_NORM, 0, eps, ([at], rows) => ex.layer_norm(at, at, rows, D, eps))) || jsBackend.layerNorm(x, D, eps, d);
     },
     layerNormBackward(g, x, D, eps, d) {
-      return (D > 0 && rowsOf(ex, d, [g, x], ([gAt, xAt], n) => ex.layer_norm_backward(gAt, xAt, gAt, n / D, D, eps))) ||
+      return (D > 0 && rowsOf(ex, d, [g, x], D, EW.LAYER_NORM_BACKWARD, 0, eps, ([gAt, xAt], rows) => ex.layer_norm_backward(gAt, xAt, gAt, rows, D, eps))) ||
         jsBackend.layerNormBackward(g, x, D, eps, d);
     },
   };

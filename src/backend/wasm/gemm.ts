@@ -52,6 +52,41 @@ function load() {
 
 const wasm = load();
 
+/**
+ * The loaded kernel module (GEMM, convolution units and the elementwise kernels share it and its memory), or
+ * null when SIMD is unavailable. `E` types the exports a caller uses.
+ */
+export function kernelModule<E>(): { ex: E & { memory: WebAssembly.Memory }; variant: GemmVariant } | null {
+  return wasm as unknown as { ex: E & { memory: WebAssembly.Memory }; variant: GemmVariant } | null;
+}
+
+/**
+ * Reserve `bytes` of the module's arena for a job on `threads` threads (starting the workers it lacks first, as
+ * the arena starts after every thread's packing scratch); returns its address.
+ */
+export function arenaFor(bytes: number, threads: number): number {
+  return wasm!.ex.arena(bytes, prepareThreads(threads));
+}
+
+/** Op codes of the elementwise row kernels a BY_EW_ROWS job runs (ewUnit in dev/kernels/gemm/gemm.ts). */
+export const EW = { GELU: 0, GELU_BACKWARD: 1, SOFTMAX: 2, SOFTMAX_BACKWARD: 3, LAYER_NORM: 4, LAYER_NORM_BACKWARD: 5 } as const;
+/** Bytes of a BY_EW_ROWS job's record and unit flags for `units` units (see ewRowsJob). */
+export const ewJobBytes = (units: number) => 64 + align64(units * 4);
+
+/**
+ * Run elementwise op `op` over rows×cols floats already in the arena (operands at a, b; output at o) on `threads`
+ * threads, one block of `width` rows per unit, and copy the output into `out` block by block as units finish.
+ * `jobAt` is ewJobBytes(units) of arena reserved with the operands (by arenaFor with the same thread count).
+ */
+export function ewRowsJob(op: number, a: number, b: number, o: number, rows: number, cols: number, flag: number, eps: number,
+  width: number, threads: number, jobAt: number, out: Float32Array): void {
+  const ex = wasm!.ex, units = Math.ceil(rows / width);
+  const words = new Int32Array(ex.memory.buffer, jobAt, 10);
+  words[0] = op; words[1] = a; words[2] = b; words[3] = o; words[4] = rows; words[5] = cols; words[6] = flag;
+  new Float64Array(ex.memory.buffer, jobAt + 32, 1)[0] = eps;
+  launch(ex, { units, chunks: units, split: SPLIT.BY_EW_ROWS, width, calls: jobAt, partials: 0, flags: jobAt + 64, conv: 0 }, threads, o, rows, cols, out);
+}
+
 /** Which WebAssembly GEMM build runs float32 matmul in the "wasm" backend, or null when SIMD is unavailable. */
 export function wasmGemmVariant(): GemmVariant | null {
   return wasm ? wasm.variant : null;
@@ -200,7 +235,8 @@ function launch(ex: GemmExports, job: Job, threads: number, cAt: number, M: numb
   ctl[CTL.PARTIALS] = job.partials; ctl[CTL.FLAGS] = fAt; ctl[CTL.CONV] = job.conv;
   let drain: (() => void) | null = null;
   if (fAt !== 0) {
-    const flags = words.subarray(fAt >> 2, (fAt >> 2) + units), copied = new Uint8Array(units), c0 = cAt >> 2, rows = split === SPLIT.BY_ROWS;
+    const flags = words.subarray(fAt >> 2, (fAt >> 2) + units), copied = new Uint8Array(units), c0 = cAt >> 2;
+    const rows = split === SPLIT.BY_ROWS || split === SPLIT.BY_EW_ROWS;
     flags.fill(0);
     let first = 0;
     drain = () => {

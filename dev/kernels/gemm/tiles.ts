@@ -49,7 +49,7 @@ const memory = ex.memory as WebAssembly.Memory;
 memory.grow(16);
 new Float32Array(memory.buffer).forEach((_, i, a) => { a[i] = ((i * 7919) % 1000) / 1000; });
 
-const kc = 256, calls = 40000;
+const kc = Number(process.env.KC ?? 256), calls = Math.round(40000 * 256 / kc);
 console.log(`${relaxed ? "relaxed SIMD" : "SIMD"}, kc = ${kc}, GFLOP/s median (best) of 5 rounds of ${calls} calls`);
 for (const [name, mr, nr4] of variants) {
   const fn = ex[name] as (kc: number, ap: number, bp: number, c: number) => void;

@@ -4,7 +4,7 @@ import { jsBackend } from "../js/js_backend.js";
 import { COPY_RUN } from "../js/copy_runs.js";
 import { coalesce, isContiguous } from "../js/strided.js";
 import { align64, span } from "./load.js";
-import { EW, arenaFor, ewJobBytes, ewRowsJob, kernelModule } from "./gemm.js";
+import { EW, arenaFor, ewJobBytes, ewRowsJob, kernelModule, localKernelModule } from "./gemm.js";
 import { getNumThreads } from "./gemm_pool.js";
 import { allocStorage, allocStorageForOverwrite, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
@@ -14,7 +14,7 @@ type BinaryExport = (a: number, am: number, b: number, bm: number, o: number, ro
 type UnaryName = "neg" | "abs" | "sqrt" | "relu" | "exp" | "log" | "log1p" | "tanh" | "sigmoid" | "erf";
 type BinaryName = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "relu_backward";
 
-type ElementwiseExports = { memory: WebAssembly.Memory } &
+type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number, threads: number): number } &
   { [K in `u_${UnaryName}`]: UnaryExport } & { [K in `b_${BinaryName}`]: BinaryExport } & {
     sum_last(x: number, o: number, rows: number, cols: number): void;
     max_last(x: number, o: number, rows: number, cols: number): void;
@@ -28,9 +28,9 @@ type ElementwiseExports = { memory: WebAssembly.Memory } &
     layer_norm_backward(g: number, x: number, o: number, rows: number, cols: number, eps: number): void;
   };
 
-// NOTE: the kernels are built into the GEMM module (one memory, one arena), so the pool can run the big row
-// kernels on every thread; a call that stays on this thread reserves arena for one thread (arenaFor(bytes, 1)).
-const wasm = kernelModule<ElementwiseExports>();
+// NOTE: the kernels are built into the GEMM module, so the pool can run the big row kernels on every thread in
+// its shared memory (`pooled`); calls that stay on this thread run in the module's plain-memory instance (`wasm`).
+const wasm = localKernelModule<ElementwiseExports>(), pooled = kernelModule<ElementwiseExports>();
 
 /**
  * Element counts below which float32 kernels stay in JS (tests set them to 0 to reach the WebAssembly path on
@@ -43,13 +43,13 @@ const wasm = kernelModule<ElementwiseExports>();
  */
 export const wasmElementwiseConfig = { minCheap: 256, minTranscendental: 256, minReduce: 512, minCopy: 256, minThreaded: 1 << 16 };
 
-/** The full memory as float32, re-taken after arena() grows it (growing detaches the old buffer). */
+/** The full plain memory as float32, re-taken after arena() grows it (growing detaches the old buffer). */
 let heap = new Float32Array(0);
 function heapOf(ex: ElementwiseExports): Float32Array {
-  const buf = ex.memory.buffer;
-  if (heap.buffer !== buf || heap.byteLength !== buf.byteLength) heap = new Float32Array(buf);
+  if (heap.buffer !== ex.memory.buffer) heap = new Float32Array(ex.memory.buffer);
   return heap;
 }
+const arena = (ex: ElementwiseExports, bytes: number) => ex.arena(bytes, 1);
 
 const f32 = (v: View): v is View & { buf: Float32Array } => v.buf instanceof Float32Array;
 
@@ -66,7 +66,7 @@ function unary(ex: ElementwiseExports, name: UnaryName, transcendental: boolean)
     const n = numelOf(x.shape);
     if (d !== "float32" || !f32(x) || n === 0 || n < (transcendental ? wasmElementwiseConfig.minTranscendental : wasmElementwiseConfig.minCheap) ||
       !isContiguous(x.shape, x.strides)) return ref(x, d);
-    const at = arenaFor(n * 4, 1);
+    const at = arena(ex, n * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), at >> 2);
     k(at, at, n);
@@ -116,7 +116,7 @@ function binary(ex: ElementwiseExports, name: BinaryName, ref: BinaryKernel): Bi
     const other = am === FULL ? bm : am, otherN = am === FULL ? bn : an;
     if (other < 0) return ref(a, b, shape, d);
     const cols = other === ROW ? otherN : other === COL ? n / otherN : n;
-    const aAt = arenaFor(align64(an * 4) + align64(bn * 4), 1), bAt = aAt + align64(an * 4);
+    const aAt = arena(ex, align64(an * 4) + align64(bn * 4)), bAt = aAt + align64(an * 4);
     const h = heapOf(ex);
     h.set(a.buf.subarray(a.offset, a.offset + an), aAt >> 2);
     h.set(b.buf.subarray(b.offset, b.offset + bn), bAt >> 2);
@@ -144,7 +144,7 @@ function reduction(ex: ElementwiseExports, name: "sum" | "max"): ReduceKernel {
     const lead = !lastBlock && b[0] === 0 && name === "sum";
     if (!lastBlock && !lead) return ref(x, dims, d);
     const outN = n / R;
-    const xAt = arenaFor(align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0), 1), oAt = xAt + align64(n * 4);
+    const xAt = arena(ex, align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0)), oAt = xAt + align64(n * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
     if (lead) ex.sum_lead(xAt, oAt, oAt + align64(outN * 4), R, outN);
@@ -175,7 +175,7 @@ function copy(ex: ElementwiseExports): Backend["copy"] {
     if (c.shape.length > 4 || hi - lo + 1 > 4 * n) return jsBackend.copy(x, d);
     const sh = c.shape.slice(), st = c.strides[0].slice();
     while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
-    const xAt = arenaFor(align64((hi - lo + 1) * 4) + n * 4, 1), oAt = xAt + align64((hi - lo + 1) * 4);
+    const xAt = arena(ex, align64((hi - lo + 1) * 4) + n * 4), oAt = xAt + align64((hi - lo + 1) * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(lo, hi + 1), xAt >> 2);
     ex.gather4(xAt + (x.offset - lo) * 4, oAt, sh[0], sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3]);
@@ -199,20 +199,22 @@ function rowsOf(ex: ElementwiseExports, d: string, xs: readonly View[], cols: nu
   direct: (ats: number[], rows: number) => void): Storage | null {
   const n = numelOf(xs[0].shape), rows = n / cols;
   for (const x of xs) if (!wasmWorthy(x, n, d)) return null;
-  const threads = n >= wasmElementwiseConfig.minThreaded ? getNumThreads() : 1;
-  const step = cols === 1 ? 8 : 1, width = Math.ceil(rows / (4 * threads) / step) * step, units = Math.ceil(rows / width);
-  const bytes = align64(n * 4), base = arenaFor(bytes * xs.length + (threads > 1 ? ewJobBytes(units) : 0), threads);
-  const h = heapOf(ex);
-  const ats = xs.map((x, i) => {
-    h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
-    return base + i * bytes;
-  });
+  const threads = n >= wasmElementwiseConfig.minThreaded && pooled ? getNumThreads() : 1;
+  const bytes = align64(n * 4);
   if (threads === 1) {
+    const base = arena(ex, bytes * xs.length), h = heapOf(ex);
+    const ats = xs.map((x, i) => {
+      h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
+      return base + i * bytes;
+    });
     direct(ats, rows);
     return takeOut(h, base, n);
   }
+  const step = cols === 1 ? 8 : 1, width = Math.ceil(rows / (4 * threads) / step) * step, units = Math.ceil(rows / width);
+  const base = arenaFor(bytes * xs.length + ewJobBytes(units), threads), h = new Float32Array(pooled!.ex.memory.buffer);
+  xs.forEach((x, i) => h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2));
   const out = allocStorageForOverwrite("float32", n) as Float32Array;
-  ewRowsJob(op, ats[0], ats[1] ?? 0, ats[0], rows, cols, flag, eps, width, threads, base + bytes * xs.length, out);
+  ewRowsJob(op, base, xs.length > 1 ? base + bytes : 0, base, rows, cols, flag, eps, width, threads, base + bytes * xs.length, out);
   return out;
 }
 

@@ -52,12 +52,27 @@ function load() {
 
 const wasm = load();
 
+type Loaded<E> = { ex: E & { memory: WebAssembly.Memory }; variant: GemmVariant } | null;
+
 /**
  * The loaded kernel module (GEMM, convolution units and the elementwise kernels share it and its memory), or
  * null when SIMD is unavailable. `E` types the exports a caller uses.
  */
-export function kernelModule<E>(): { ex: E & { memory: WebAssembly.Memory }; variant: GemmVariant } | null {
-  return wasm as unknown as { ex: E & { memory: WebAssembly.Memory }; variant: GemmVariant } | null;
+export function kernelModule<E>(): Loaded<E> {
+  return wasm as unknown as Loaded<E>;
+}
+
+/**
+ * The module on a plain (not shared) memory of its own, for kernels that run on the calling thread: the pool's
+ * instance where its memory is not shared anyway, else a second instance of the plain build.
+ * NOTE: V8 copies into and out of a shared memory at half the speed (2 MiB: 16–18 against 36 GB/s here), which
+ * the copy-bound elementwise kernels (add: ~1 ns/element of copies against ~0.3 of arithmetic) would pay in full.
+ */
+const local = wasm && wasm.ex.memory.buffer instanceof ArrayBuffer ? wasm :
+  wasm && loadBest<GemmExports, GemmVariant>(wasm.variant === "relaxed-simd" ? [["relaxed-simd", RELAXED_SIMD]] : [["simd", SIMD]],
+    { env: { memory: new WebAssembly.Memory({ initial: 1 }) } });
+export function localKernelModule<E>(): Loaded<E> {
+  return local as unknown as Loaded<E>;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Node } from "./node.js";
 import type { Tensor } from "../tensor.js";
 import type { Window2d } from "../backend/backend.js";
 import * as P from "../ops/primitives.js";
+import { gradMode } from "./grad_mode.js";
 import { scalarLike, sumToShape, zerosLike } from "../ops/helpers.js";
 import { mapDims } from "../shape.js";
 
@@ -154,6 +155,32 @@ export const rules = {
     n.inputs[0].requiresGrad ? P.matmul(g, x1(n).mT) : null,
     n.inputs[1].requiresGrad ? P.matmul(x0(n).mT, g) : null,
   ],
+  // y = p v with p = softmax(q kᵀ · scale + bias): dv = pᵀ g; ds = softmaxBackward(g vᵀ, p); dq = ds k · scale,
+  // dk = dsᵀ q · scale, dbias = ds summed over the batch dims. NOTE: p is the node's (no history); when this rule
+  // itself builds a graph (createGraph) p is recomputed from q, k and the bias, so second derivatives flow through it.
+  // Building no graph and with no bias gradient to sum, one kernel gives all three.
+  attention: (g, n) => {
+    const [q, k, v] = n.inputs, bias = n.inputs[3] ?? null;
+    const { scale } = n.attrs as { scale: number };
+    let p = (n.attrs as { probs: Tensor }).probs;
+    if (!gradMode.enabled && !bias?.requiresGrad) {
+      const [dq, dk, dv] = P.attentionGrads(g, q, k, v, p, scale);
+      return [q.requiresGrad ? dq : null, k.requiresGrad ? dk : null, v.requiresGrad ? dv : null, null];
+    }
+    if (gradMode.enabled) {
+      let s = P.matmul(q, k.mT);
+      if (scale !== 1) s = P.mul(s, scalarLike(scale, s));
+      p = P.softmax(bias ? P.add(s, bias) : s, s.ndim - 1, false);
+    }
+    const ds = P.softmaxBackward(P.matmul(g, v.mT), p, p.ndim - 1, false); // (...batch, L, S)
+    const dss = scale !== 1 ? P.mul(ds, scalarLike(scale, ds)) : ds;
+    return [
+      q.requiresGrad ? P.matmul(dss, k) : null,
+      k.requiresGrad ? P.matmul(dss.mT, q) : null,
+      v.requiresGrad ? P.matmul(p.mT, g) : null,
+      bias?.requiresGrad ? sumToShape(ds, bias.shape) : null,
+    ];
+  },
   // y = x w^T + b: dx = g w, dw = g^T x (over all leading dims), db = sum of g over leading dims
   linear: (g, n) => {
     const [x, w] = n.inputs;

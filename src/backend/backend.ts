@@ -59,6 +59,18 @@ export interface Backend {
   matmul(a: View, b: View, outShape: readonly number[], outDtype: DType): Storage;
   /** x (rows, in) @ wt (in, out), plus b (out) on every row when given: the matmul, then each element + b[j] rounded once. */
   linear(x: View, wt: View, b: View | null, outShape: readonly number[], outDtype: DType): Storage;
+  /**
+   * Attention without dropout: probs = softmax(q kᵀ · scale + bias) along the last dim and out = probs v, for
+   * q (...batch, L, E), k (...batch, S, E), v (...batch, S, Ev) with equal batch dims and bias (L, S) or null:
+   * the matmul, each score · scale then + bias rounded once each (the multiply skipped when scale is 1), softmax,
+   * matmul. Both outputs contiguous: probs (...batch, L, S), out (...batch, L, Ev).
+   */
+  attention(q: View, k: View, v: View, bias: View | null, scale: number, outDtype: DType): { out: Storage; probs: Storage };
+  /**
+   * attention's gradients from the upstream g (...batch, L, Ev) and its probs: dv = probsᵀ g, ds = softmaxBackward(g vᵀ,
+   * probs) · scale (the multiply skipped when scale is 1), dq = ds k, dk = dsᵀ q; contiguous, shaped as q, k, v.
+   */
+  attentionBackward(g: View, q: View, k: View, v: View, probs: View, scale: number, outDtype: DType): { dq: Storage; dk: Storage; dv: Storage };
   // fused activations (src/backend/js/activation_kernels.ts): one pass instead of a chain of elementwise kernels
   /** softmax (log = false) or log-softmax (log = true) of a floating x along dim; output has x's shape. */
   softmax(x: View, dim: number, log: boolean, outDtype: DType): Storage;

@@ -52,10 +52,18 @@ export function checkBiasShape(op: string, what: string, bias: Tensor, scores: n
 
 /**
  * softmax(q kᵀ · scale + bias) v with dropout on the weights: q (..., L, E), k (..., S, E), v (..., S, Ev),
- * bias broadcastable to (..., L, S). Returns the output (..., L, Ev) and the (dropped-out) weights (..., L, S).
+ * bias broadcastable to (..., L, S). Returns the output (..., L, Ev) and, when `needWeights`, the (dropped-out)
+ * weights (..., L, S).
+ * NOTE: without dropout or weights, with equal batch dims and a bias of (L, S) or none (a transformer's causal or
+ * padding-free self-attention), the fused `attention` primitive runs instead of the composite.
  */
 export function attend(op: string, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number, dropoutP: number,
-  training: boolean, g: Generator): { out: Tensor; weights: Tensor } {
+  training: boolean, g: Generator, needWeights: boolean): { out: Tensor; weights: Tensor | null } {
+  const nd = q.ndim, batch = q.shape.slice(0, -2);
+  if (!needWeights && !(dropoutP > 0 && training) && k.ndim === nd && v.ndim === nd && shapesEqual(k.shape.slice(0, -2), batch) &&
+    shapesEqual(v.shape.slice(0, -2), batch) && (bias === null || bias.ndim === 2)) {
+    return { out: P.attention(q, k, v, bias, scale), weights: null }; // (..., L, Ev)
+  }
   let scores = matmul(q, k.mT); // (..., L, S)
   // MultiheadAttention passes 1: it folds the scale into its q projection's weight, a pass over (E, E) instead of
   // two (forward and backward) over the (..., L, S) scores

@@ -45,5 +45,5 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
   const bias = opts.isCausal ? causalBias(L, S, q.dtype) : mask === null ? null : maskToBias(op, "attnMask", mask, false, q.dtype);
   const batch = broadcastShapes(q.shape.slice(0, -2), k.shape.slice(0, -2), op);
   if (bias) checkBiasShape(op, "attnMask", bias, [...batch, L, S]);
-  return attend(op, q, k, v, bias, scale, dropoutP, true, defaultGenerator).out; // (..., L, Ev)
+  return attend(op, q, k, v, bias, scale, dropoutP, true, defaultGenerator, false).out; // (..., L, Ev)
 }

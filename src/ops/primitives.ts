@@ -250,6 +250,38 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return record("matmul", fresh(active.b.matmul(a, b, shape, dt), shape, dt), [a, b], null);
 }
 
+/**
+ * Attention without dropout, one kernel: softmax(q kᵀ · scale + bias) v for q (...batch, L, E), k (...batch, S, E),
+ * v (...batch, S, Ev) with equal batch dims and a float bias (L, S) or null. The node keeps the probabilities
+ * (...batch, L, S) for the gradient.
+ * NOTE: the composite ran four kernels with the (...batch, L, S) scores copied in and out of each; here they stay
+ * in one thread's cache per batch element.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number): Tensor {
+  const nd = q.ndim, E = q.shape[nd - 1], L = q.shape[nd - 2], S = k.shape[nd - 2];
+  if (nd < 2 || k.ndim !== nd || v.ndim !== nd || k.shape[nd - 1] !== E || v.shape[nd - 2] !== S ||
+    !shapesEqual(q.shape.slice(0, -2), k.shape.slice(0, -2)) || !shapesEqual(q.shape.slice(0, -2), v.shape.slice(0, -2)) ||
+    (bias !== null && (bias.ndim !== 2 || bias.shape[0] !== L || bias.shape[1] !== S))) {
+    throw new Error(`[attention] expected q (..., L, E), k (..., S, E), v (..., S, Ev) with equal batch dims and bias (L, S) or none; got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)} and ${bias ? fmtShape(bias.shape) : "none"}`);
+  }
+  let dt = promoteTypes(promoteTypes(q.dtype, k.dtype), v.dtype);
+  if (bias) dt = promoteTypes(dt, bias.dtype);
+  if (!isFloating(dt)) throw new Error(`[attention] expected floating point q, k, v, got ${dt}`);
+  const { out, probs } = active.b.attention(q, k, v, bias, scale, dt);
+  const batch = q.shape.slice(0, -2);
+  return record("attention", fresh(out, [...batch, L, v.shape[nd - 1]], dt), bias ? [q, k, v, bias] : [q, k, v], { scale, probs: fresh(probs, [...batch, L, S], dt) });
+}
+
+/**
+ * attention's gradients (dq, dk, dv) in one kernel, for a backward pass that builds no graph: nothing is recorded.
+ * NOTE: the rule's composite copied the (...batch, L, S) dp and ds in and out of four kernels; here they stay in
+ * one thread's cache per batch element.
+ */
+export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, scale: number): [Tensor, Tensor, Tensor] {
+  const dt = probs.dtype, { dq, dk, dv } = active.b.attentionBackward(g, q, k, v, probs, scale, dt);
+  return [fresh(dq, q.shape.slice(), dt), fresh(dk, k.shape.slice(), dt), fresh(dv, v.shape.slice(), dt)];
+}
+
 /** A tensor of `shape` holding the scalar `v` in every element (contiguous, own storage). */
 export function filled(shape: number[], v: number, dtype: DType): Tensor {
   const buf = allocStorage(dtype, numelOf(shape));

@@ -271,6 +271,9 @@ const fused: Case[] = [
   // overlapping windows (stride 1) share maxima: the gradient sums there; ceil mode's last window hangs past the input
   { name: "maxPool2d primitive overlap ceil mode", fn: (x) => P.maxPool2d(x.transpose(2, 3), win(2, 3, 1, 2, 1, 1, 0, 1, 4, 3)), inputs: () => [distinct(1, 2, 5, 5)] },
   { name: "maxPool2dBackward primitive repeated indices", fn: (g) => P.maxPool2dBackward(g, idx([[[0, 5, 5], [2, 2, 1]]]), [1, 2, 2, 3]), inputs: () => [R(1, 2, 1, 3)] },
+  // attention: batch dims, L ≠ S, E ≠ Ev, a scale, a float bias (its gradient sums over the batch), a transposed k
+  { name: "attention primitive bias and scale", fn: (q, k, v, b) => P.attention(q, k, v, b, 0.7), inputs: () => [R(2, 3, 4), R(2, 5, 4), R(2, 5, 2), R(3, 5)] },
+  { name: "attention primitive transposed k, no bias", fn: (q, k, v) => P.attention(q, k.transpose(2, 3), v, null, 1), inputs: () => [R(2, 2, 3, 3), R(2, 2, 3, 4), R(2, 2, 4, 3)] },
   { name: "convOutput primitive with bias", fn: (y, b) => P.convOutput(y, b, 2, 3), inputs: () => [R(4, 6), R(4)] },
   { name: "convOutput primitive without bias, transposed result", fn: (y) => P.convOutput(y.t(), null, 3, 2), inputs: () => [R(6, 3)] },
   { name: "conv2d primitive stride dilation padding, bias", fn: (x, w, b) => P.conv2d(x, w, b, win(3, 2, 2, 1, 1, 2, 1, 0, 3, 4)), inputs: () => [R(2, 3, 5, 7), R(4, 18), R(4)] },
@@ -422,6 +425,8 @@ const smooth2: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
   ["layerNorm with weight", (x, w) => nn.functional.layerNorm(x, [4], { weight: w }), () => [R(3, 4), R(4)]],
   ["layerNormBackward primitive", (g, x) => P.layerNormBackward(g, x, 4, 1e-2), () => [R(2, 4), R(2, 4)]],
   ["softmaxBackward primitive", (g, y) => P.softmaxBackward(g, y, 1, false), () => [R(2, 4), R(2, 4)]],
+  // the rule recomputes the probabilities from q, k and the bias when it builds a graph
+  ["attention primitive", (q, k, v, b) => P.attention(q, k, v, b, 0.5), () => [R(2, 3, 2), R(2, 4, 2), R(2, 4, 3), R(3, 4)]],
   ["softmaxBackward primitive log", (g, y) => P.softmaxBackward(g, y, 0, true), () => [R(2, 4), R(2, 4)]],
   ["geluBackward primitive tanh", (g, x) => P.geluBackward(g, x, true), () => [R(2, 3), R(2, 3)]],
   ["gelu tanh", (x) => x.gelu({ approximate: "tanh" }), () => [R(2, 3)]],

@@ -32,7 +32,7 @@ const SCRATCH0: usize = CTL + 64;
 @inline const DONE = 8; // units finished (atomic counter; the one finishing the last notifies)
 @inline const UNITS = 12; // calls × chunks
 @inline const CHUNKS = 16; // chunks per call
-@inline const SPLIT = 20; // how a call is cut into chunks: BY_COLS, BY_ROWS or BY_K
+@inline const SPLIT = 20; // how a call is cut into chunks: BY_COLS, BY_ROWS, BY_K, ... (the BY_ constants below)
 @inline const WIDTH = 24; // columns, rows or K elements per chunk
 @inline const CALLS = 28; // address of the call table: per call a, ars, acs, b, brs, bcs, c, M, N, K, bias (i32)
 @inline const PARTIALS = 44; // BY_K: address of the partial products of chunks 1.. (M×N each, call by call)
@@ -46,6 +46,10 @@ const SCRATCH0: usize = CTL + 64;
 @inline const BY_K_IM2COL = 4;
 @inline const BY_IMAGE_COL2IM = 5;
 @inline const BY_EW_ROWS = 6;
+@inline const BY_ATTENTION = 7;
+@inline const ATT_BYTES = 68;
+@inline const BY_ATTENTION_BACKWARD = 8;
+@inline const ATT_BACKWARD_BYTES = 88;
 
 /** Address of the control words, for the JS side. */
 export function control(): usize {
@@ -474,6 +478,103 @@ function ewUnit(call: usize, lo: i32, hi: i32): void {
   else layer_norm_backward(a, b, o, rows, cols, eps);
 }
 
+/** p[i] = p[i] · scale (skipped when scale is 1), then + bias[i] when bias is not 0: each rounded once, f32x4. */
+function scaleBias(p: usize, bias: usize, scale: f32, n: i32): void {
+  const sv = f32x4.splat(scale);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = p + <usize>i * 4;
+    let x = v128.load(at);
+    if (scale != 1) x = f32x4.mul(x, sv);
+    if (bias != 0) x = f32x4.add(x, v128.load(bias + <usize>i * 4));
+    v128.store(at, x);
+  }
+  for (; i < n; i++) {
+    const at = p + <usize>i * 4;
+    let x = load<f32>(at);
+    if (scale != 1) x *= scale;
+    if (bias != 0) x += load<f32>(bias + <usize>i * 4);
+    store<f32>(at, x);
+  }
+}
+
+/**
+ * softmax of each of the L rows of S floats at p, in place, in float32: e^(x - max) (vexp on normal results; below
+ * e^-87 it is 0, as softmax_last), their sum, one multiply by its reciprocal. NaN rows (all -inf: masked out) stay
+ * NaN, as PyTorch's.
+ * NOTE: softmax_last's float64 sums and error-corrected exps cost ~5 ns an element, 40% of an attention unit of
+ * 64×64 scores; this is within a few float32 ulp of it (the parity suite bounds it against the JS reference).
+ */
+function attentionSoftmax(p: usize, L: i32, S: i32): void {
+  const n4 = S & ~3;
+  for (let r = 0; r < L; r++) {
+    const row = p + <usize>(r * S) * 4;
+    let mv = f32x4.splat(-Infinity);
+    for (let i = 0; i < n4; i += 4) mv = f32x4.max(mv, v128.load(row + <usize>i * 4));
+    let m = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (let i = n4; i < S; i++) m = max<f32>(m, load<f32>(row + <usize>i * 4));
+    const ms = f32x4.splat(m), lo = f32x4.splat(-87);
+    let sv = f32x4.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const at = row + <usize>i * 4, d = f32x4.sub(v128.load(at), ms);
+      const e = v128.andnot(vexp(f32x4.pmax(d, lo), true), f32x4.lt(d, lo));
+      v128.store(at, e);
+      sv = f32x4.add(sv, e);
+    }
+    let sum = f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
+    for (let i = n4; i < S; i++) {
+      const at = row + <usize>i * 4, d = load<f32>(at) - m;
+      const e = d < -87 ? <f32>0 : f32x4.extract_lane(vexp(f32x4.splat(max<f32>(d, -87)), true), 0);
+      store<f32>(at, e);
+      sum += e;
+    }
+    const rs = f32x4.splat(1 / sum);
+    for (let i = 0; i < n4; i += 4) {
+      const at = row + <usize>i * 4;
+      v128.store(at, f32x4.mul(v128.load(at), rs));
+    }
+    for (let i = n4; i < S; i++) {
+      const at = row + <usize>i * 4;
+      store<f32>(at, load<f32>(at) * f32x4.extract_lane(rs, 0));
+    }
+  }
+}
+
+/**
+ * One batch element of an attention (a BY_ATTENTION unit) from its record at r (i32 words): q, qrs, qcs, k, krs, kcs,
+ * v, vrs, vcs (addresses and element strides), p and o (its probs (L, S) and out (L, Ev) blocks), L, S, E, Ev, bias
+ * ((L, S) contiguous, or 0), scale (f32). The scores are computed in p (k's strides swapped make kᵀ), scaled and
+ * biased there, turned into probabilities row by row, then multiplied by v into o: the (L, S) block stays in this
+ * thread's cache from the first product to the second.
+ */
+function attentionUnit(scratch: usize, r: usize): void {
+  const p = <usize>load<u32>(r, 36), L = load<i32>(r, 44), S = load<i32>(r, 48), E = load<i32>(r, 52), Ev = load<i32>(r, 56);
+  const bias = <usize>load<u32>(r, 60), scale = load<f32>(r, 64);
+  gemm(scratch, <usize>load<u32>(r), load<i32>(r, 4), load<i32>(r, 8), <usize>load<u32>(r, 12), load<i32>(r, 20), load<i32>(r, 16), p, S, L, S, E);
+  if (scale != 1 || bias != 0) scaleBias(p, bias, scale, L * S);
+  attentionSoftmax(p, L, S);
+  gemm(scratch, p, S, 1, <usize>load<u32>(r, 24), load<i32>(r, 28), load<i32>(r, 32), <usize>load<u32>(r, 40), Ev, L, Ev, S);
+}
+
+/**
+ * One batch element of attention's gradients (a BY_ATTENTION_BACKWARD unit) from its record at r (i32 words): g, grs,
+ * gcs, q, qrs, qcs, k, krs, kcs, v, vrs, vcs (addresses and element strides), p (its probs (L, S), contiguous), ds
+ * (its (L, S) scratch block), dq, dk, dv (its (L, E), (S, E), (S, Ev) output blocks), L, S, E, Ev, scale (f32).
+ * dv = pᵀ g, ds = softmaxBackward(g vᵀ, p) · scale, dq = ds k, dk = dsᵀ q: the products of the rule's composite,
+ * with p and ds in this thread's cache from the first product to the last.
+ */
+function attentionBackwardUnit(scratch: usize, r: usize): void {
+  const g = <usize>load<u32>(r), grs = load<i32>(r, 4), gcs = load<i32>(r, 8);
+  const p = <usize>load<u32>(r, 48), ds = <usize>load<u32>(r, 52);
+  const L = load<i32>(r, 68), S = load<i32>(r, 72), E = load<i32>(r, 76), Ev = load<i32>(r, 80), scale = load<f32>(r, 84);
+  gemm(scratch, p, 1, S, g, grs, gcs, <usize>load<u32>(r, 64), Ev, S, Ev, L);
+  gemm(scratch, g, grs, gcs, <usize>load<u32>(r, 36), load<i32>(r, 44), load<i32>(r, 40), ds, S, L, S, Ev);
+  softmax_backward_last(ds, p, ds, L, S, 0);
+  if (scale != 1) scaleBias(ds, 0, scale, L * S);
+  gemm(scratch, ds, S, 1, <usize>load<u32>(r, 24), load<i32>(r, 28), load<i32>(r, 32), <usize>load<u32>(r, 56), E, L, E, S);
+  gemm(scratch, ds, 1, S, <usize>load<u32>(r, 12), load<i32>(r, 16), load<i32>(r, 20), <usize>load<u32>(r, 60), E, S, E, L);
+}
+
 /**
  * Thread `t`'s share of the job in the control words: take units (one chunk of one call) from the NEXT counter
  * until none is left or `max` have run, each with thread t's own scratch. Returns how many units this thread ran.
@@ -496,6 +597,8 @@ export function run(t: i32, max: i32): i32 {
     else if (split == BY_K_IM2COL) convWeightUnit(scratch, t, u, w, call);
     else if (split == BY_IMAGE_COL2IM) convInputUnit(scratch, t, call);
     else if (split == BY_EW_ROWS) ewUnit(call, u * w, min(u * w + w, load<i32>(call, 16)));
+    else if (split == BY_ATTENTION) attentionUnit(scratch, <usize>load<u32>(CTL + CALLS) + <usize>u * ATT_BYTES);
+    else if (split == BY_ATTENTION_BACKWARD) attentionBackwardUnit(scratch, <usize>load<u32>(CTL + CALLS) + <usize>u * ATT_BACKWARD_BYTES);
     else gemmUnit(scratch, call, split, ci, u % chunks, chunks, w);
     ran++;
     const flags = <usize>load<u32>(CTL + FLAGS);

@@ -457,4 +457,42 @@ export const jsBackend: Backend = {
     }
     return out;
   },
+
+  // the composite it fuses, kernel by kernel: matmul, scale, bias, softmax, matmul
+  attention(q, k, v, bias, scale, dtype) {
+    const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], S = k.shape[nd - 2];
+    const kt: View = { buf: k.buf, shape: [...batch, k.shape[nd - 1], S], strides: [...k.strides.slice(0, nd - 2), k.strides[nd - 1], k.strides[nd - 2]], offset: k.offset };
+    const sShape = [...batch, L, S];
+    const scores = jsBackend.matmul(q, kt, sShape, dtype); // (...batch, L, S)
+    const round = dtype === "float32" ? Math.fround : (x: number) => x;
+    for (let at = 0; at < scores.length; at += L * S) {
+      for (let i = 0, o = at; i < L; i++) {
+        for (let j = 0; j < S; j++, o++) {
+          let x = scores[o];
+          if (scale !== 1) x = round(x * scale);
+          if (bias) x = round(x + bias.buf[bias.offset + i * bias.strides[0] + j * bias.strides[1]]);
+          scores[o] = x;
+        }
+      }
+    }
+    const probs = jsBackend.softmax({ buf: scores, shape: sShape, strides: contiguousStrides(sShape), offset: 0 }, nd - 1, false, dtype);
+    const out = jsBackend.matmul({ buf: probs, shape: sShape, strides: contiguousStrides(sShape), offset: 0 }, v, [...batch, L, v.shape[nd - 1]], dtype);
+    return { out, probs };
+  },
+
+  attentionBackward(g, q, k, v, probs, scale, dtype) {
+    const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2];
+    const mT = (x: View): View => ({ buf: x.buf, shape: [...batch, x.shape[nd - 1], x.shape[nd - 2]], strides: [...x.strides.slice(0, nd - 2), x.strides[nd - 1], x.strides[nd - 2]], offset: x.offset });
+    const dense = (buf: Storage, shape: number[]): View => ({ buf, shape, strides: contiguousStrides(shape), offset: 0 });
+    const dv = jsBackend.matmul(mT(probs), g, v.shape, dtype);
+    const sShape = [...batch, L, S];
+    const ds = jsBackend.softmaxBackward(dense(jsBackend.matmul(g, mT(v), sShape, dtype), sShape), probs, nd - 1, false, dtype);
+    if (scale !== 1) {
+      const round = dtype === "float32" ? Math.fround : (x: number) => x;
+      for (let i = 0; i < ds.length; i++) ds[i] = round(ds[i] * scale);
+    }
+    const dq = jsBackend.matmul(dense(ds, sShape), k, [...batch, L, E], dtype);
+    const dk = jsBackend.matmul(mT(dense(ds, sShape)), q, [...batch, S, E], dtype);
+    return { dq, dk, dv };
+  },
 };

@@ -10,7 +10,7 @@ import { numelOf } from "../../shape.js";
 import { RELAXED_SIMD, RELAXED_SIMD_SHARED, SIMD, SIMD_SHARED } from "./gemm_wasm.generated.js";
 import { CTL, SPLIT, attachPool, getNumThreads, parkWorkers, poolSupported, prepareThreads, runJob } from "./gemm_pool.js";
 
-interface GemmExports {
+export interface GemmExports {
   memory: WebAssembly.Memory;
   control(): number;
   arena(bytes: number, threads: number): number;
@@ -235,13 +235,13 @@ function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[],
 }
 
 /** A job's control words (see dev/kernels/gemm/gemm.ts): units = calls × chunks; flags 0 unless C is copied out early. */
-interface Job { units: number; chunks: number; split: number; width: number; calls: number; partials: number; flags: number; conv: number }
+export interface Job { units: number; chunks: number; split: number; width: number; calls: number; partials: number; flags: number; conv: number }
 
 /**
  * Publish `job` and run it on `threads` threads; then copy the calls' M×N blocks of C (at cAt, one after the
  * other) into `out` when given, each block as soon as its flag says it is final when the job has flags.
  */
-function launch(ex: GemmExports, job: Job, threads: number, cAt: number, M: number, N: number, out: Float32Array | null): void {
+export function launch(ex: GemmExports, job: Job, threads: number, cAt: number, M: number, N: number, out: Float32Array | null): void {
   const { units, chunks, split, width, flags: fAt } = job;
   const heap = new Float32Array(ex.memory.buffer), words = new Int32Array(ex.memory.buffer);
   const ctl = new Int32Array(ex.memory.buffer, ex.control(), 16);

@@ -21,9 +21,10 @@ export const CTL = { GEN: 0, NEXT: 1, DONE: 2, UNITS: 3, CHUNKS: 4, SPLIT: 5, WI
  * Values of CTL.SPLIT: how each call's work is cut into units. BY_IMAGE: a convolution, one image per call and
  * unit; BY_K_IM2COL: a convolution's weight gradient, one K block per unit, as BY_K; BY_IMAGE_COL2IM: its input
  * gradient, one image per call and unit; BY_EW_ROWS: an elementwise row kernel (GELU, softmax, layer norm), one
- * block of rows per unit.
+ * block of rows per unit; BY_ATTENTION and BY_ATTENTION_BACKWARD: fused attention and its gradients, one batch
+ * element per unit (its own record).
  */
-export const SPLIT = { BY_COLS: 0, BY_ROWS: 1, BY_K: 2, BY_IMAGE: 3, BY_K_IM2COL: 4, BY_IMAGE_COL2IM: 5, BY_EW_ROWS: 6 } as const;
+export const SPLIT = { BY_COLS: 0, BY_ROWS: 1, BY_K: 2, BY_IMAGE: 3, BY_K_IM2COL: 4, BY_IMAGE_COL2IM: 5, BY_EW_ROWS: 6, BY_ATTENTION: 7, BY_ATTENTION_BACKWARD: 8 } as const;
 
 // NOTE: a futex wake-up cost 18–99 µs here (DESIGN.md §5), so both sides poll before they sleep. An optimised
 // Atomics.load poll takes about 9 ns: a worker polls ~40 µs for the next job (a training step issues GEMMs back to

@@ -4,8 +4,9 @@ import { jsBackend } from "../js/js_backend.js";
 import { gemmKernels } from "./gemm.js";
 import { convKernels } from "./conv.js";
 import { elementwiseKernels } from "./elementwise.js";
+import { attentionKernels } from "./attention.js";
 
 export { wasmGemmConfig, wasmGemmVariant, type GemmVariant } from "./gemm.js";
 
 /** The "wasm" backend, or null when this runtime lacks WebAssembly SIMD (then everything stays on "js"). */
-export const wasmBackend: Backend | null = gemmKernels ? { ...jsBackend, ...elementwiseKernels, ...gemmKernels, ...convKernels, name: "wasm" } : null;
+export const wasmBackend: Backend | null = gemmKernels ? { ...jsBackend, ...elementwiseKernels, ...gemmKernels, ...convKernels, ...attentionKernels, name: "wasm" } : null;

@@ -133,11 +133,12 @@ export class MultiheadAttention extends Module {
     const kh = kp.reshape([N, S, nh, hs]).transpose(1, 2); // (N, nh, S, hs)
     const vh = vp.reshape([N, S, nh, hs]).transpose(1, 2); // (N, nh, S, hs)
     const bias = this.#bias(opts, batched, N, L, S, q.dtype); // broadcasts to (N, nh, L, S)
-    const { out, weights } = attend(op, qh, kh, vh, bias, 1, this.dropout, this.training, defaultGenerator);
+    const needWeights = opts.needWeights ?? true;
+    const { out, weights } = attend(op, qh, kh, vh, bias, 1, this.dropout, this.training, defaultGenerator, needWeights);
     const merged = out.transpose(1, 2).reshape([N, L, E]); // (N, L, E)
     const o = this.out_proj.forward(merged); // (N, L, E)
     const output = !batched ? o.squeeze(0) : this.batchFirst ? o : o.transpose(0, 1); // as the input's layout
-    if (!(opts.needWeights ?? true)) return { output, weights: null };
+    if (!needWeights || !weights) return { output, weights: null };
     const w = opts.averageAttnWeights ?? true ? weights.mean(1) : weights; // (N, L, S) or (N, nh, L, S)
     return { output, weights: batched ? w : w.squeeze(0) };
   }

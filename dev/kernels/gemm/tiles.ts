@@ -1,6 +1,6 @@
 // Micro-kernel tile sweep: generates MR×(4·NR4) f32x4 micro-kernels (A by load32_splat, or pre-splatted), unrolled
-// 1, 2 or 4 times, and times each on L1-resident panels (kc = 256), so the tile shape is measured without packing.
-// Usage: npx tsx dev/kernels/gemm/tiles.ts   |   node --experimental-wasm-relaxed-simd --import tsx dev/kernels/gemm/tiles.ts --relaxed
+// 1 or 2 times, and times each on L1-resident panels (kc = 256, or KC), so the tile shape is measured without packing.
+// Usage: [KC=32] npx tsx dev/kernels/gemm/tiles.ts  |  node --experimental-wasm-relaxed-simd --import tsx dev/kernels/gemm/tiles.ts --relaxed
 import asc from "assemblyscript/asc";
 
 const relaxed = process.argv.includes("--relaxed");

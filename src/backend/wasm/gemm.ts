@@ -127,7 +127,7 @@ export const wasmGemmConfig = { minWork: 4096, minThreadWork: 128 * 128 * 128 };
 // elements of a block worth copying out early (attention's 128 blocks of 64×64 ran 10% slower copied one by one).
 const MIN_CHUNK = 64, UNITS_PER_THREAD = 4, CALL_WORDS = 11, MAX_PARTIALS = 32 << 20, MAX_SWAPPED = 16384, MIN_COPY_RUN = 256, MIN_EARLY = 16384;
 
-/** Elements the micro-kernel computes for an M×N product: M padded to its 4 rows, N to its 8 columns. */
+/** About the elements the micro-kernels compute for an M×N product: M to a multiple of 4 rows (its 5- or 6-row panels end in 4-row ones), N to 8 columns. */
 const padded = (M: number, N: number) => Math.ceil(M / 4) * 4 * Math.ceil(N / 8) * 8;
 /** The view with its last two dims swapped (a transpose, no copy). */
 function swapLast(v: View): View {
@@ -139,7 +139,7 @@ function swapLast(v: View): View {
  * float32 a (...batch, M, K) @ b (...batch, K, N) (+ bias, N values added to every row), copied out of
  * WebAssembly memory.
  * NOTE: a narrow C (N = 9, 10: conv1's weight gradient, a 10-class head) wastes most of the 8-column tile;
- * Cᵀ = Bᵀ·Aᵀ pads the narrow side to 4 rows instead. Each element sums the same products (a·b = b·a exactly)
+ * Cᵀ = Bᵀ·Aᵀ puts the narrow side in row panels (9 = 5 + 4, 10 = 5 + 5) instead. Each element sums the same products (a·b = b·a exactly)
  * in the same K order, so it is bit-identical; the copy out transposes (and adds the bias: one float32 add, as
  * the kernel's). Only for small outputs, where the JS transpose is cheap.
  */

@@ -209,15 +209,16 @@ function putEdge(tile: usize, c: usize, ld: usize, acc: bool, mr: i32, nr: i32):
 }
 
 /**
- * C tile (mr×nr at c, row stride ldc elements) = (or +=, when `acc`) a packed MR-row A panel × packed B sliver
+ * C tile (mr×nr at c, row stride ldc elements) = (or +=, when `acc`) a packed `rows`-row A panel × packed B sliver
  * over kc. Full tiles store straight to C; edge tiles go through `tile` (MR×8 scratch) and copy their valid part.
+ * `rows` (4, 5 or 6) is a constant at each use, so the rows past it fold away.
  */
-function microTall(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
+@inline function microRows(rows: i32, kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   // NOTE: one pointer compare per k and no unrolling: unrolled by 2 this loop ran at 0.6× (relaxed), V8 spills
-  const end = ap + <usize>(kc * MR * 4);
+  const end = ap + <usize>(kc * rows * 4);
   while (ap < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
@@ -228,67 +229,48 @@ function microTall(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool,
     c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
     a = v128.load32_splat(ap, 12);
     c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-    a = v128.load32_splat(ap, 16);
-    c40 = madd(a, b0, c40); c41 = madd(a, b1, c41);
-    if (MR == 6) {
+    if (rows > 4) {
+      a = v128.load32_splat(ap, 16);
+      c40 = madd(a, b0, c40); c41 = madd(a, b1, c41);
+    }
+    if (rows > 5) {
       a = v128.load32_splat(ap, 20);
       c50 = madd(a, b0, c50); c51 = madd(a, b1, c51);
     }
-    ap += MR * 4;
+    ap += rows * 4;
     bp += 32;
   }
   const ld = <usize>ldc * 4;
-  if (mr == MR && nr == NR) {
+  if (mr == rows && nr == NR) {
     put(c, acc, c00, c01);
     put(c + ld, acc, c10, c11);
     put(c + 2 * ld, acc, c20, c21);
     put(c + 3 * ld, acc, c30, c31);
-    put(c + 4 * ld, acc, c40, c41);
-    if (MR == 6) put(c + 5 * ld, acc, c50, c51);
+    if (rows > 4) put(c + 4 * ld, acc, c40, c41);
+    if (rows > 5) put(c + 5 * ld, acc, c50, c51);
     return;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16);
   v128.store(tile, c10, 32); v128.store(tile, c11, 48);
   v128.store(tile, c20, 64); v128.store(tile, c21, 80);
   v128.store(tile, c30, 96); v128.store(tile, c31, 112);
-  v128.store(tile, c40, 128); v128.store(tile, c41, 144);
-  if (MR == 6) {
+  if (rows > 4) {
+    v128.store(tile, c40, 128); v128.store(tile, c41, 144);
+  }
+  if (rows > 5) {
     v128.store(tile, c50, 160); v128.store(tile, c51, 176);
   }
   putEdge(tile, c, ld, acc, mr, nr);
 }
 
-/** `microTall` for a 4-row panel (the ends of row blocks that are not a multiple of MR). */
+/** The micro-kernel of an MR-row panel. */
+function microTall(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
+  microRows(MR, kc, ap, bp, c, ldc, acc, mr, nr, tile);
+}
+
+/** The micro-kernel of a 4-row panel (the ends of row blocks that are not a multiple of MR). */
 function micro4(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32, tile: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const end = ap + <usize>(kc * 16);
-  while (ap < end) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 4);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 8);
-    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 12);
-    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-    ap += 16;
-    bp += 32;
-  }
-  const ld = <usize>ldc * 4;
-  if (mr == 4 && nr == NR) {
-    put(c, acc, c00, c01);
-    put(c + ld, acc, c10, c11);
-    put(c + 2 * ld, acc, c20, c21);
-    put(c + 3 * ld, acc, c30, c31);
-    return;
-  }
-  v128.store(tile, c00); v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
-  putEdge(tile, c, ld, acc, mr, nr);
+  microRows(4, kc, ap, bp, c, ldc, acc, mr, nr, tile);
 }
 
 /**

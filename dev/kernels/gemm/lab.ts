@@ -16,12 +16,13 @@ const srcPath = argv[0] && !argv[0].startsWith("--") ? argv[0] : fileURLToPath(n
 const sizes = (opt("--sizes") ?? "256,512,1024").split(",").map(Number);
 
 // --set NAME=VALUE rewrites `@inline const NAME = ...;` so block sizes can be swept without editing the file
-// the build puts im2col.ts in front of gemm.ts (the convolution units call it)
-let source = readFileSync(fileURLToPath(new URL("../conv/im2col.ts", import.meta.url)), "utf8") + "\n" + readFileSync(srcPath, "utf8");
+// the build puts im2col.ts and elementwise.ts in front of gemm.ts (the convolution, row and attention units call them)
+const before = ["../conv/im2col.ts", "../elementwise/elementwise.ts"].map((f) => readFileSync(fileURLToPath(new URL(f, import.meta.url)), "utf8"));
+let source = [...before, readFileSync(srcPath, "utf8")].join("\n");
 argv.forEach((a, i) => {
   if (a !== "--set") return;
   const [name, value] = argv[i + 1].split("=");
-  const re = new RegExp(`(@inline const ${name} = )[^;]+;`);
+  const re = new RegExp(`(@inline const ${name}(?:: \\w+)? = )[^;]+;`);
   if (!re.test(source)) throw new Error(`[lab] no '@inline const ${name}' in ${srcPath}`);
   source = source.replace(re, `$1${value};`);
 });

@@ -63,9 +63,9 @@ export interface Backend {
    * Attention without dropout: probs = softmax(q kᵀ · scale + bias) along the last dim and out = probs v, for
    * q (...batch, L, E), k (...batch, S, E), v (...batch, S, Ev) with equal batch dims and bias (L, S) or null:
    * the matmul, each score · scale then + bias rounded once each (the multiply skipped when scale is 1), softmax,
-   * matmul. Both outputs contiguous: probs (...batch, L, S), out (...batch, L, Ev).
+   * matmul. Both outputs contiguous: probs (...batch, L, S) (null unless `withProbs`), out (...batch, L, Ev).
    */
-  attention(q: View, k: View, v: View, bias: View | null, scale: number, outDtype: DType): { out: Storage; probs: Storage };
+  attention(q: View, k: View, v: View, bias: View | null, scale: number, outDtype: DType, withProbs: boolean): { out: Storage; probs: Storage | null };
   /**
    * attention's gradients from the upstream g (...batch, L, Ev) and its probs: dv = probsᵀ g, ds = softmaxBackward(g vᵀ,
    * probs) · scale (the multiply skipped when scale is 1), dq = ds k, dk = dsᵀ q; contiguous, shaped as q, k, v.

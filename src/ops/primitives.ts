@@ -253,7 +253,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /**
  * Attention without dropout, one kernel: softmax(q kᵀ · scale + bias) v for q (...batch, L, E), k (...batch, S, E),
  * v (...batch, S, Ev) with equal batch dims and a float bias (L, S) or null. The node keeps the probabilities
- * (...batch, L, S) for the gradient.
+ * (...batch, L, S) for the gradient (computed without one when no input requires a gradient).
  * NOTE: the composite ran four kernels with the (...batch, L, S) scores copied in and out of each; here they stay
  * in one thread's cache per batch element.
  */
@@ -267,9 +267,12 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, 
   let dt = promoteTypes(promoteTypes(q.dtype, k.dtype), v.dtype);
   if (bias) dt = promoteTypes(dt, bias.dtype);
   if (!isFloating(dt)) throw new Error(`[attention] expected floating point q, k, v, got ${dt}`);
-  const { out, probs } = active.b.attention(q, k, v, bias, scale, dt);
-  const batch = q.shape.slice(0, -2);
-  return record("attention", fresh(out, [...batch, L, v.shape[nd - 1]], dt), bias ? [q, k, v, bias] : [q, k, v], { scale, probs: fresh(probs, [...batch, L, S], dt) });
+  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  // the probabilities only for a node (inference skips their copy out: 2 MiB a layer of the benchmark transformer)
+  const withProbs = gradMode.enabled && inputs.some((t) => t.requiresGrad);
+  const { out, probs } = active.b.attention(q, k, v, bias, scale, dt, withProbs);
+  const batch = q.shape.slice(0, -2), y = fresh(out, [...batch, L, v.shape[nd - 1]], dt);
+  return withProbs ? record("attention", y, inputs, { scale, probs: fresh(probs!, [...batch, L, S], dt) }) : y;
 }
 
 /**

@@ -218,14 +218,14 @@ const CASES: Partial<Record<Kernel, () => Case>> = {
     const q = view([...batch, L, E]), k = view([...batch, S, E]), v = view([...batch, S, Ev]), bias = chance(0.5) ? view([L, S]) : null;
     const scale = pick([1, 0.35]);
     return {
-      run: (be) => { const { out, probs } = be.attention(q, k, v, bias, scale, "float32"); return Float32Array.from([...probs, ...out]); },
+      run: (be) => { const { out, probs } = be.attention(q, k, v, bias, scale, "float32", true); return Float32Array.from([...probs!, ...out]); },
       tol: { ulp: 4, abs: 8 * Math.max(E, S) * 2 ** -24 * 16 },
     };
   },
   attentionBackward: () => {
     const batch = randShape(0, 2).map((n) => Math.min(n, 3)), L = pick(DIM), S = pick(DIM), E = pick(DIM), Ev = pick(DIM);
     const q = view([...batch, L, E]), k = view([...batch, S, E]), v = view([...batch, S, Ev]), gr = view([...batch, L, Ev]);
-    const probs = wrap(jsBackend.attention(q, k, v, null, 1, "float32").probs, [...batch, L, S]), scale = pick([1, 0.35]);
+    const probs = wrap(jsBackend.attention(q, k, v, null, 1, "float32", true).probs!, [...batch, L, S]), scale = pick([1, 0.35]);
     return {
       run: (be) => { const { dq, dk, dv } = be.attentionBackward(gr, q, k, v, probs, scale, "float32"); return Float32Array.from([...dq, ...dk, ...dv]); },
       tol: { ulp: 4, abs: 8 * Math.max(E, S, L, Ev) * 2 ** -24 * 16 },

@@ -197,11 +197,11 @@ test("fused attention and its gradients on 1–4 threads give the same bits (one
   const before = workerUnits();
   const run = (threads: number, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null) => {
     setNumThreads(threads);
-    const { out, probs } = wasmBackend!.attention(q, k, v, bias, 0.3, "float32");
-    const p = Tensor.fromStorage(probs, [...q.shape.slice(0, -1), k.shape[k.ndim - 2]]), gr = randn(q.shape.slice(0, -1).concat(v.shape[v.ndim - 1]), { generator: new Generator(5) });
+    const { out, probs } = wasmBackend!.attention(q, k, v, bias, 0.3, "float32", true);
+    const p = Tensor.fromStorage(probs!, [...q.shape.slice(0, -1), k.shape[k.ndim - 2]]), gr = randn(q.shape.slice(0, -1).concat(v.shape[v.ndim - 1]), { generator: new Generator(5) });
     const { dq, dk, dv } = wasmBackend!.attentionBackward(gr, q, k, v, p, 0.3, "float32");
     const bitsOf = (x: ArrayLike<number>) => new Uint32Array(Float32Array.from(x).buffer);
-    return [...bitsOf(out), ...bitsOf(probs), ...bitsOf(dq), ...bitsOf(dk), ...bitsOf(dv)];
+    return [...bitsOf(out), ...bitsOf(probs!), ...bitsOf(dq), ...bitsOf(dk), ...bitsOf(dv)];
   };
   // (B, H) batch of strided head views of (B, T, H·hs), as MultiheadAttention passes them
   for (const [B, H, L, S, hs] of [[3, 2, 5, 7, 3], [4, 4, 64, 64, 32], [2, 3, 17, 9, 8]]) {

@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { gradcheck } from "../../src/autograd/gradcheck.js";
-import { manualSeed, noGrad, randn, tensor, zeros } from "../../src/index.js";
+import { manualSeed, noGrad, randn, setBackend, tensor, zeros } from "../../src/index.js";
+import { grad } from "../../src/autograd/functional.js";
 import { Tensor } from "../../src/tensor.js";
 import type { Module } from "../../src/nn/module.js";
 import { LayerNorm } from "../../src/nn/layers/normalization.js";
@@ -203,6 +204,43 @@ test("masks: generateSquareSubsequentMask, isCausal, bool and float forms agree;
   assertAllClose(scaledDotProductAttention(q, k, v, { isCausal: true }), scaledDotProductAttention(q, k, v, { attnMask: tensor([[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0]]).bool() }));
   // dropoutP 1 zeroes every weight, so the output is zero
   assert.ok(scaledDotProductAttention(q, k, v, { dropoutP: 1 }).toTypedArray().every((e) => e === 0));
+});
+
+/** The names of the nodes in t's graph. */
+function opsIn(t: Tensor): Set<string> {
+  const names = new Set<string>(), seen = new Set<unknown>(), stack = t.gradFn ? [t.gradFn] : [];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    names.add(n.name);
+    for (const x of n.inputs) if (x.gradFn) stack.push(x.gradFn);
+  }
+  return names;
+}
+
+test("the fused attention path (no weights, no dropout) matches the composite, with and without gradients, on both backends", () => {
+  for (const be of ["js", "wasm"]) {
+    setBackend(be);
+    try {
+      manualSeed(6);
+      const mha = new MultiheadAttention(8, 2, { batchFirst: true });
+      const x = randn(3, 5, 8, { requiresGrad: true }), causal = Transformer.generateSquareSubsequentMask(5);
+      const fused = mha.forward(x, x, x, { attnMask: causal, needWeights: false }).output; // the attention primitive
+      const composite = mha.forward(x, x, x, { attnMask: causal }).output; // weights asked for: matmul, softmax, matmul
+      assert.ok(opsIn(fused).has("attention") && !opsIn(fused).has("softmax"), "needWeights: false runs the attention primitive");
+      assert.ok(opsIn(composite).has("softmax") && !opsIn(composite).has("attention"), "weights asked for run the composite");
+      assertAllClose(fused, composite);
+      const [gFused] = grad(fused.square().sum(), x), [gComposite] = grad(composite.square().sum(), x);
+      assertAllClose(gFused!, gComposite!, 1e-5);
+      // without gradients the kernel skips the probabilities; the output is the same
+      const inference = noGrad(() => mha.forward(x, x, x, { attnMask: causal, needWeights: false }).output);
+      assert.equal(inference.gradFn, null);
+      assert.deepEqual(inference.tolist(), fused.tolist());
+    } finally {
+      setBackend("wasm");
+    }
+  }
 });
 
 test("MultiheadAttention: PyTorch's init, parameter names with and without kdim/vdim, bias false, dropout only in training", () => {

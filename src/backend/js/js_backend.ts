@@ -459,7 +459,7 @@ export const jsBackend: Backend = {
   },
 
   // the composite it fuses, kernel by kernel: matmul, scale, bias, softmax, matmul
-  attention(q, k, v, bias, scale, dtype) {
+  attention(q, k, v, bias, scale, dtype, withProbs) {
     const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], S = k.shape[nd - 2];
     const kt: View = { buf: k.buf, shape: [...batch, k.shape[nd - 1], S], strides: [...k.strides.slice(0, nd - 2), k.strides[nd - 1], k.strides[nd - 2]], offset: k.offset };
     const sShape = [...batch, L, S];
@@ -477,7 +477,7 @@ export const jsBackend: Backend = {
     }
     const probs = jsBackend.softmax({ buf: scores, shape: sShape, strides: contiguousStrides(sShape), offset: 0 }, nd - 1, false, dtype);
     const out = jsBackend.matmul({ buf: probs, shape: sShape, strides: contiguousStrides(sShape), offset: 0 }, v, [...batch, L, v.shape[nd - 1]], dtype);
-    return { out, probs };
+    return { out, probs: withProbs ? probs : null };
   },
 
   attentionBackward(g, q, k, v, probs, scale, dtype) {

@@ -46,7 +46,7 @@ const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
  * NOTE: the composite copied the (..., L, S) scores out and back in three times (after q kᵀ, the bias add and
  * softmax); here they stay in one thread's cache between the two products.
  */
-function wasmAttention(ex: GemmExports, q: View, k: View, v: View, bias: View | null, scale: number) {
+function wasmAttention(ex: GemmExports, q: View, k: View, v: View, bias: View | null, scale: number, withProbs: boolean) {
   const nd = q.shape.length, calls = numelOf(q.shape.slice(0, nd - 2));
   const L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2], Ev = v.shape[nd - 1];
   const threads = calls * L * S * (E + Ev) >= wasmGemmConfig.minThreadWork ? getNumThreads() : 1;
@@ -68,6 +68,7 @@ function wasmAttention(ex: GemmExports, q: View, k: View, v: View, bias: View | 
   });
   const out = allocStorageForOverwrite("float32", calls * L * Ev) as Float32Array;
   launch(ex, { units: calls, chunks: 1, split: SPLIT.BY_ATTENTION, width: 1, calls: base, partials: 0, flags: 0, conv: 0 }, threads, oAt, L, Ev, out);
+  if (!withProbs) return { out, probs: null };
   const probs = allocStorageForOverwrite("float32", calls * L * S);
   probs.set(new Float32Array(ex.memory.buffer, pAt, calls * L * S));
   return { out, probs };
@@ -114,9 +115,9 @@ function onWasm(views: readonly (View | null)[], dtype: string, q: View, k: View
 
 /** The attention kernels of the "wasm" backend, or null when this runtime lacks WebAssembly SIMD. */
 export const attentionKernels: Pick<Backend, "attention" | "attentionBackward"> | null = wasm ? {
-  attention(q, k, v, bias, scale, dtype) {
-    if (!onWasm([q, k, v, bias], dtype, q, k, v)) return jsBackend.attention(q, k, v, bias, scale, dtype);
-    return wasmAttention(wasm.ex, q, k, v, bias, scale);
+  attention(q, k, v, bias, scale, dtype, withProbs) {
+    if (!onWasm([q, k, v, bias], dtype, q, k, v)) return jsBackend.attention(q, k, v, bias, scale, dtype, withProbs);
+    return wasmAttention(wasm.ex, q, k, v, bias, scale, withProbs);
   },
   attentionBackward(g, q, k, v, probs, scale, dtype) {
     if (!onWasm([g, q, k, v, probs], dtype, q, k, v)) return jsBackend.attentionBackward(g, q, k, v, probs, scale, dtype);

@@ -29,8 +29,11 @@ type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number, thr
   };
 
 // NOTE: the kernels are built into the GEMM module, so the pool can run the big row kernels on every thread in
-// its shared memory (`pooled`); calls that stay on this thread run in the module's plain-memory instance (`wasm`).
-const wasm = localKernelModule<ElementwiseExports>(), pooled = kernelModule<ElementwiseExports>();
+// its shared memory (`pooled`); calls that stay on this thread run in the module's plain-memory instance (`lx()`,
+// made by the first kernel call that reaches WebAssembly).
+const pooled = kernelModule<ElementwiseExports>();
+let localEx: ElementwiseExports | null = null;
+const lx = () => (localEx ??= localKernelModule<ElementwiseExports>()!.ex);
 
 /**
  * Element counts below which float32 kernels stay in JS (tests set them to 0 to reach the WebAssembly path on
@@ -60,16 +63,16 @@ function takeOut(h: Float32Array, at: number, n: number): Storage {
   return out;
 }
 
-function unary(ex: ElementwiseExports, name: UnaryName, transcendental: boolean): UnaryKernel {
-  const k = ex[`u_${name}`], ref = jsBackend[name];
+function unary(name: UnaryName, transcendental: boolean): UnaryKernel {
+  const key = `u_${name}` as const, ref = jsBackend[name];
   return (x, d) => {
     const n = numelOf(x.shape);
     if (d !== "float32" || !f32(x) || n === 0 || n < (transcendental ? wasmElementwiseConfig.minTranscendental : wasmElementwiseConfig.minCheap) ||
       !isContiguous(x.shape, x.strides)) return ref(x, d);
-    const at = arena(ex, n * 4);
+    const ex = lx(), at = arena(ex, n * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), at >> 2);
-    k(at, at, n);
+    ex[key](at, at, n);
     return takeOut(h, at, n);
   };
 }
@@ -105,8 +108,8 @@ function modeOf(v: View, shape: readonly number[], n: number): [mode: number, co
   return [-1, 0];
 }
 
-function binary(ex: ElementwiseExports, name: BinaryName, ref: BinaryKernel): BinaryKernel {
-  const k = ex[`b_${name}`];
+function binary(name: BinaryName, ref: BinaryKernel): BinaryKernel {
+  const key = `b_${name}` as const;
   return (a, b, shape, d) => {
     const n = numelOf(shape);
     if (d !== "float32" || !f32(a) || !f32(b) || n === 0 || n < wasmElementwiseConfig.minCheap) return ref(a, b, shape, d);
@@ -116,12 +119,12 @@ function binary(ex: ElementwiseExports, name: BinaryName, ref: BinaryKernel): Bi
     const other = am === FULL ? bm : am, otherN = am === FULL ? bn : an;
     if (other < 0) return ref(a, b, shape, d);
     const cols = other === ROW ? otherN : other === COL ? n / otherN : n;
-    const aAt = arena(ex, align64(an * 4) + align64(bn * 4)), bAt = aAt + align64(an * 4);
+    const ex = lx(), aAt = arena(ex, align64(an * 4) + align64(bn * 4)), bAt = aAt + align64(an * 4);
     const h = heapOf(ex);
     h.set(a.buf.subarray(a.offset, a.offset + an), aAt >> 2);
     h.set(b.buf.subarray(b.offset, b.offset + bn), bAt >> 2);
     const o = am === FULL ? aAt : bAt;
-    k(aAt, am, bAt, bm, o, n / cols, cols);
+    ex[key](aAt, am, bAt, bm, o, n / cols, cols);
     return takeOut(h, o, n);
   };
 }
@@ -132,7 +135,7 @@ function block(dims: readonly number[]): [number, number] | null {
   return dims.length ? [dims[0], dims[dims.length - 1]] : null;
 }
 
-function reduction(ex: ElementwiseExports, name: "sum" | "max"): ReduceKernel {
+function reduction(name: "sum" | "max"): ReduceKernel {
   const ref = jsBackend[name];
   return (x, dims, d) => {
     const n = numelOf(x.shape), nd = x.shape.length, b = block(dims);
@@ -144,7 +147,7 @@ function reduction(ex: ElementwiseExports, name: "sum" | "max"): ReduceKernel {
     const lead = !lastBlock && b[0] === 0 && name === "sum";
     if (!lastBlock && !lead) return ref(x, dims, d);
     const outN = n / R;
-    const xAt = arena(ex, align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0)), oAt = xAt + align64(n * 4);
+    const ex = lx(), xAt = arena(ex, align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0)), oAt = xAt + align64(n * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
     if (lead) ex.sum_lead(xAt, oAt, oAt + align64(outN * 4), R, outN);
@@ -157,7 +160,7 @@ function reduction(ex: ElementwiseExports, name: "sum" | "max"): ReduceKernel {
  * A strided float32 view made contiguous: its touched span copied in (one memcpy), gathered over up to four
  * coalesced dims, the result copied out. A contiguous view is a single TypedArray copy.
  */
-function copy(ex: ElementwiseExports): Backend["copy"] {
+function copy(): Backend["copy"] {
   return (x, d) => {
     const n = numelOf(x.shape);
     if (d !== "float32" || !f32(x) || n === 0 || n < wasmElementwiseConfig.minCopy) return jsBackend.copy(x, d);
@@ -175,7 +178,7 @@ function copy(ex: ElementwiseExports): Backend["copy"] {
     if (c.shape.length > 4 || hi - lo + 1 > 4 * n) return jsBackend.copy(x, d);
     const sh = c.shape.slice(), st = c.strides[0].slice();
     while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
-    const xAt = arena(ex, align64((hi - lo + 1) * 4) + n * 4), oAt = xAt + align64((hi - lo + 1) * 4);
+    const ex = lx(), xAt = arena(ex, align64((hi - lo + 1) * 4) + n * 4), oAt = xAt + align64((hi - lo + 1) * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(lo, hi + 1), xAt >> 2);
     ex.gather4(xAt + (x.offset - lo) * 4, oAt, sh[0], sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3]);
@@ -195,19 +198,19 @@ const wasmWorthy = (x: View, n: number, d: string): x is View & { buf: Float32Ar
  * NOTE: a flat kernel (cols = 1: GELU) is cut at multiples of 8 elements, a vector pair of its loop, so every unit
  * groups lanes as one call would (its central-fit test is per vector): bit-identical for any thread count.
  */
-function rowsOf(ex: ElementwiseExports, d: string, xs: readonly View[], cols: number, op: number, flag: number, eps: number,
-  direct: (ats: number[], rows: number) => void): Storage | null {
+function rowsOf(d: string, xs: readonly View[], cols: number, op: number, flag: number, eps: number,
+  direct: (ex: ElementwiseExports, ats: number[], rows: number) => void): Storage | null {
   const n = numelOf(xs[0].shape), rows = n / cols;
   for (const x of xs) if (!wasmWorthy(x, n, d)) return null;
   const threads = n >= wasmElementwiseConfig.minThreaded && pooled ? getNumThreads() : 1;
   const bytes = align64(n * 4);
   if (threads === 1) {
-    const base = arena(ex, bytes * xs.length), h = heapOf(ex);
+    const ex = lx(), base = arena(ex, bytes * xs.length), h = heapOf(ex);
     const ats = xs.map((x, i) => {
       h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
       return base + i * bytes;
     });
-    direct(ats, rows);
+    direct(ex, ats, rows);
     return takeOut(h, base, n);
   }
   const step = cols === 1 ? 8 : 1, width = Math.ceil(rows / (4 * threads) / step) * step, units = Math.ceil(rows / width);
@@ -218,56 +221,56 @@ function rowsOf(ex: ElementwiseExports, d: string, xs: readonly View[], cols: nu
   return out;
 }
 
-function gelu(ex: ElementwiseExports): Pick<Backend, "gelu" | "geluBackward"> {
+function gelu(): Pick<Backend, "gelu" | "geluBackward"> {
   return {
     gelu(x, tanh, d) {
       const t = tanh ? 1 : 0;
-      return rowsOf(ex, d, [x], 1, EW.GELU, t, 0, ([at], n) => ex.gelu(at, at, n, t)) || jsBackend.gelu(x, tanh, d);
+      return rowsOf(d, [x], 1, EW.GELU, t, 0, (ex, [at], n) => ex.gelu(at, at, n, t)) || jsBackend.gelu(x, tanh, d);
     },
     geluBackward(g, x, tanh, d) {
       const t = tanh ? 1 : 0;
-      return rowsOf(ex, d, [g, x], 1, EW.GELU_BACKWARD, t, 0, ([gAt, xAt], n) => ex.gelu_backward(gAt, xAt, gAt, n, t)) ||
+      return rowsOf(d, [g, x], 1, EW.GELU_BACKWARD, t, 0, (ex, [gAt, xAt], n) => ex.gelu_backward(gAt, xAt, gAt, n, t)) ||
         jsBackend.geluBackward(g, x, tanh, d);
     },
   };
 }
 
 /** softmax and layerNorm over contiguous last-dim rows; other dims stay in JS. */
-function rowKernels(ex: ElementwiseExports): Pick<Backend, "softmax" | "softmaxBackward" | "layerNorm" | "layerNormBackward"> {
+function rowKernels(): Pick<Backend, "softmax" | "softmaxBackward" | "layerNorm" | "layerNormBackward"> {
   const last = (x: View, dim: number) => dim === x.shape.length - 1 && x.shape[dim] > 0;
   return {
     softmax(x, dim, log, d) {
       const cols = x.shape[dim], l = log ? 1 : 0;
-      return (last(x, dim) && rowsOf(ex, d, [x], cols, EW.SOFTMAX, l, 0, ([at], rows) => ex.softmax_last(at, at, rows, cols, l))) ||
+      return (last(x, dim) && rowsOf(d, [x], cols, EW.SOFTMAX, l, 0, (ex, [at], rows) => ex.softmax_last(at, at, rows, cols, l))) ||
         jsBackend.softmax(x, dim, log, d);
     },
     softmaxBackward(g, y, dim, log, d) {
       const cols = y.shape[dim], l = log ? 1 : 0;
-      return (last(y, dim) && rowsOf(ex, d, [g, y], cols, EW.SOFTMAX_BACKWARD, l, 0, ([gAt, yAt], rows) => ex.softmax_backward_last(gAt, yAt, gAt, rows, cols, l))) ||
+      return (last(y, dim) && rowsOf(d, [g, y], cols, EW.SOFTMAX_BACKWARD, l, 0, (ex, [gAt, yAt], rows) => ex.softmax_backward_last(gAt, yAt, gAt, rows, cols, l))) ||
         jsBackend.softmaxBackward(g, y, dim, log, d);
     },
     layerNorm(x, D, eps, d) {
-      return (D > 0 && rowsOf(ex, d, [x], D, EW.LAYER_NORM, 0, eps, ([at], rows) => ex.layer_norm(at, at, rows, D, eps))) || jsBackend.layerNorm(x, D, eps, d);
+      return (D > 0 && rowsOf(d, [x], D, EW.LAYER_NORM, 0, eps, (ex, [at], rows) => ex.layer_norm(at, at, rows, D, eps))) || jsBackend.layerNorm(x, D, eps, d);
     },
     layerNormBackward(g, x, D, eps, d) {
-      return (D > 0 && rowsOf(ex, d, [g, x], D, EW.LAYER_NORM_BACKWARD, 0, eps, ([gAt, xAt], rows) => ex.layer_norm_backward(gAt, xAt, gAt, rows, D, eps))) ||
+      return (D > 0 && rowsOf(d, [g, x], D, EW.LAYER_NORM_BACKWARD, 0, eps, (ex, [gAt, xAt], rows) => ex.layer_norm_backward(gAt, xAt, gAt, rows, D, eps))) ||
         jsBackend.layerNormBackward(g, x, D, eps, d);
     },
   };
 }
 
-function kernels(ex: ElementwiseExports): Partial<Backend> {
+function kernels(): Partial<Backend> {
   const cheap = ["neg", "abs", "sqrt", "relu"] as const, transcendental = ["exp", "log", "log1p", "tanh", "sigmoid", "erf"] as const;
   const ks: Partial<Record<keyof Backend, unknown>> = {};
-  for (const name of cheap) ks[name] = unary(ex, name, false);
-  for (const name of transcendental) ks[name] = unary(ex, name, true);
-  for (const name of ["add", "sub", "mul", "div", "maximum", "minimum"] as const) ks[name] = binary(ex, name, jsBackend[name]);
-  ks.reluBackward = binary(ex, "relu_backward", jsBackend.reluBackward);
-  ks.sum = reduction(ex, "sum");
-  ks.max = reduction(ex, "max");
-  ks.copy = copy(ex);
-  return { ...ks, ...gelu(ex), ...rowKernels(ex) } as Partial<Backend>;
+  for (const name of cheap) ks[name] = unary(name, false);
+  for (const name of transcendental) ks[name] = unary(name, true);
+  for (const name of ["add", "sub", "mul", "div", "maximum", "minimum"] as const) ks[name] = binary(name, jsBackend[name]);
+  ks.reluBackward = binary("relu_backward", jsBackend.reluBackward);
+  ks.sum = reduction("sum");
+  ks.max = reduction("max");
+  ks.copy = copy();
+  return { ...ks, ...gelu(), ...rowKernels() } as Partial<Backend>;
 }
 
 /** The elementwise, reduction and copy kernels of the "wasm" backend, or null when this runtime lacks WebAssembly SIMD. */
-export const elementwiseKernels: Partial<Backend> | null = wasm ? kernels(wasm.ex) : null;
+export const elementwiseKernels: Partial<Backend> | null = pooled ? kernels() : null;

@@ -64,14 +64,16 @@ export function kernelModule<E>(): Loaded<E> {
 
 /**
  * The module on a plain (not shared) memory of its own, for kernels that run on the calling thread: the pool's
- * instance where its memory is not shared anyway, else a second instance of the plain build.
+ * instance where its memory is not shared anyway, else a second instance of the plain build, made on first use.
  * NOTE: V8 copies into and out of a shared memory at half the speed (2 MiB: 16–18 against 36 GB/s here), which
  * the copy-bound elementwise kernels (add: ~1 ns/element of copies against ~0.3 of arithmetic) would pay in full.
+ * Made at start-up, the second instance slowed the seed program (which never uses it) by 5–7%.
  */
-const local = wasm && wasm.ex.memory.buffer instanceof ArrayBuffer ? wasm :
-  wasm && loadBest<GemmExports, GemmVariant>(wasm.variant === "relaxed-simd" ? [["relaxed-simd", RELAXED_SIMD]] : [["simd", SIMD]],
-    { env: { memory: new WebAssembly.Memory({ initial: 1 }) } });
+let local: typeof wasm | undefined;
 export function localKernelModule<E>(): Loaded<E> {
+  local ??= wasm && wasm.ex.memory.buffer instanceof ArrayBuffer ? wasm :
+    wasm && (loadBest<GemmExports, GemmVariant>(wasm.variant === "relaxed-simd" ? [["relaxed-simd", RELAXED_SIMD]] : [["simd", SIMD]],
+      { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }) ?? wasm);
   return local as unknown as Loaded<E>;
 }
 

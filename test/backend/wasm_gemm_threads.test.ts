@@ -215,3 +215,34 @@ test("fused attention and its gradients on 1–4 threads give the same bits (one
   }
   assert.ok(workerUnits() > before, "no worker ever took an attention unit");
 }));
+
+test("a worker that traps makes the calling thread throw its error; the process lives on and the pool keeps working", () => {
+  const src = (f: string) => JSON.stringify(fileURLToPath(new URL(`../../src/backend/wasm/${f}`, import.meta.url)));
+  // a job whose only call reads A past the end of memory; the calling thread's `run` takes no unit, so the worker
+  // runs them and traps
+  const code = `const k = await import(${JSON.stringify(api)});
+    const { kernelModule } = await import(${src("gemm.ts")});
+    const pool = await import(${src("gemm_pool.ts")});
+    k.setNumThreads(2);
+    k.matmul(k.randn([256, 256]), k.randn([256, 256]));
+    const ex = kernelModule().ex, C = pool.CTL;
+    const at = ex.arena(64, pool.prepareThreads(2)), ctl = new Int32Array(ex.memory.buffer, ex.control(), 16);
+    new Int32Array(ex.memory.buffer).set([0x7ffffff0, 64, 1, 0x7ffffff0, 64, 1, at, 64, 64, 64, 0], at >> 2);
+    pool.parkWorkers(ctl);
+    ctl.set([8, 8, pool.SPLIT.BY_ROWS, 8, at], C.UNITS);
+    ctl[C.FLAGS] = 0;
+    Atomics.store(ctl, C.DONE, 0);
+    Atomics.store(ctl, C.NEXT, 0);
+    let msg = "no error";
+    try { pool.runJob(() => 0, ctl, 2, null); } catch (e) { msg = e.message; }
+    await new Promise((r) => setTimeout(r, 200));
+    const before = pool.workerUnits(), a = k.randn([300, 200]), b = k.randn([200, 100]);
+    let ok = true;
+    for (let i = 0; i < 50 && pool.workerUnits() === before; i++) ok &&= k.matmul(a, b).sub(a.to("float64").matmul(b.to("float64")).to("float32")).abs().max().item() < 1e-3;
+    console.log(JSON.stringify({ msg, ok, workerRan: pool.workerUnits() > before }));`;
+  const r = child(code);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { msg: string; ok: boolean; workerRan: boolean };
+  assert.match(out.msg, /^\[wasm pool\] worker thread 1 failed on a kernel job: RuntimeError: memory access out of bounds/);
+  assert.ok(out.ok && out.workerRan, `after the failure: ${r.stdout}`);
+});

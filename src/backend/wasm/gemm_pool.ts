@@ -4,6 +4,7 @@
 
 interface NodeWorker {
   unref(): void;
+  on(event: "error", listener: (e: unknown) => void): void;
 }
 type NodeProcess = {
   env?: Record<string, string | undefined>;
@@ -39,7 +40,7 @@ const WORKER_SPIN = 4000, CALLER_SPIN = 20000, ALL_UNITS = 0x7fffffff;
 const WORKER_SRC = `
 const { workerData: d } = process.getBuiltinModule("node:worker_threads");
 const ex = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports;
-const ctl = new Int32Array(d.memory.buffer, d.ctl, 16), stats = new Int32Array(d.stats);
+const ctl = new Int32Array(d.memory.buffer, d.ctl, 16), stats = new Int32Array(d.stats), failure = new Uint16Array(d.failure);
 function poll(seen) {
   let g = seen;
   for (let i = 0; g === seen && i < ${WORKER_SPIN}; i++) g = Atomics.load(ctl, ${CTL.GEN});
@@ -50,9 +51,12 @@ function work() {
   try {
     Atomics.add(stats, 0, ex.run(d.t, ${ALL_UNITS}));
   } catch (e) {
-    Atomics.store(ctl, ${CTL.FAILED}, 1);
+    // a trap ends this job, not the thread: the instance stays usable, and the caller throws the message
+    const msg = String(e && e.stack || e).slice(0, failure.length - 1);
+    for (let i = 0; i < msg.length; i++) failure[i + 1] = msg.charCodeAt(i);
+    failure[0] = msg.length;
+    Atomics.store(ctl, ${CTL.FAILED}, d.t);
     Atomics.notify(ctl, ${CTL.DONE});
-    throw e;
   } finally {
     if (Atomics.sub(ctl, ${CTL.INSIDE}, 1) === 1) Atomics.notify(ctl, ${CTL.INSIDE});
   }
@@ -83,6 +87,8 @@ let requested = initialThreads();
 let shared: { module: WebAssembly.Module; memory: WebAssembly.Memory; ctlAt: number; ctl: Int32Array } | null = null;
 const workers: NodeWorker[] = [];
 const stats = new Int32Array(typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
+// a failed worker's message: its length, then its UTF-16 code units
+const failure = new Uint16Array(typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(1024) : new ArrayBuffer(1024));
 
 /** Whether this runtime can run a pool: worker_threads and shared WebAssembly memory. */
 export const poolSupported = workerThreads !== undefined && typeof SharedArrayBuffer === "function";
@@ -133,8 +139,11 @@ export function prepareThreads(threads: number): number {
     const w = new workerThreads.Worker(WORKER_SRC, {
       eval: true,
       execArgv: [],
-      workerData: { module: shared.module, memory: shared.memory, ctl: shared.ctlAt, stats: stats.buffer, t: workers.length + 1, gen: Atomics.load(shared.ctl, CTL.GEN) },
+      workerData: { module: shared.module, memory: shared.memory, ctl: shared.ctlAt, stats: stats.buffer, failure: failure.buffer, t: workers.length + 1, gen: Atomics.load(shared.ctl, CTL.GEN) },
     });
+    // a worker that dies (it could not even instantiate the module) must not take the process with it: the
+    // units it would have run go to the other threads
+    w.on("error", (e) => console.warn(`[KILN_THREADS] a worker thread stopped: ${String(e)}; its work goes to the other threads`));
     w.unref();
     workers.push(w);
   }
@@ -152,6 +161,8 @@ export function parkWorkers(ctl: Int32Array): void {
   for (let n = Atomics.load(ctl, CTL.INSIDE), spins = 0; n !== 0; n = Atomics.load(ctl, CTL.INSIDE)) {
     if (++spins > CALLER_SPIN) Atomics.wait(ctl, CTL.INSIDE, n);
   }
+  // a failure belongs to the job that threw it; with no worker inside, none can arrive late
+  Atomics.store(ctl, CTL.FAILED, 0);
 }
 
 /**
@@ -175,7 +186,8 @@ export function runJob(run: (t: number, max: number) => number, ctl: Int32Array,
   const units = ctl[CTL.UNITS];
   // drain only when a unit has finished: the poll must stay ~9 ns, or it takes a shared core from the workers
   for (let d = Atomics.load(ctl, CTL.DONE), seen = -1, spins = 0; d !== units; d = Atomics.load(ctl, CTL.DONE)) {
-    if (Atomics.load(ctl, CTL.FAILED)) throw new Error("[matmul] a GEMM worker thread failed; see its error above");
+    const failed = Atomics.load(ctl, CTL.FAILED);
+    if (failed) throw new Error(`[wasm pool] worker thread ${failed} failed on a kernel job: ${String.fromCharCode(...failure.subarray(1, 1 + failure[0]))}`);
     if (drain && d !== seen) {
       drain();
       seen = d;

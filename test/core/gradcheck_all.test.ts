@@ -6,7 +6,7 @@ import {
 } from "../../src/index.js";
 import { rules } from "../../src/autograd/grad_rules.js";
 import * as P from "../../src/ops/primitives.js";
-import type { Node } from "../../src/autograd/node.js";
+import { nodeNames } from "../graph.js";
 import type { FunctionCtx } from "../../src/autograd/function.js";
 
 type Out = Tensor | Tensor[];
@@ -289,22 +289,6 @@ for (const c of all) {
   test(`gradcheck ${c.name}`, () => {
     assert.equal(gradcheck(c.fn, c.inputs(), { eps: c.eps, atol: c.atol, rtol: c.rtol }), true);
   });
-}
-
-/** Names of the autograd nodes reachable from the outputs. */
-function nodeNames(out: Out): Set<string> {
-  const seen = new Set<Node>();
-  const names = new Set<string>();
-  const stack: Node[] = [];
-  for (const o of Array.isArray(out) ? out : [out]) if (o.gradFn) stack.push(o.gradFn);
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    names.add(n.name);
-    for (const i of n.inputs) if (i.gradFn) stack.push(i.gradFn);
-  }
-  return names;
 }
 
 test("every primitive in grad_rules is covered by a gradient check", () => {

@@ -247,6 +247,22 @@ export const rules = {
     return [P.gather(h.reshape([N, C, H * W]), 2, idx).reshape(x0(n).shape)];
   },
   layerNorm: (g, n) => [P.layerNormBackward(g, x0(n), n.attrs.D, n.attrs.eps)],
+  // y = x̂ w + b, x̂ = layerNorm(x): dx = layerNormBackward(g w, x), dw = Σ_rows g x̂, db = Σ_rows g; one kernel when
+  // this rule builds no graph, else those primitives (so second derivatives flow)
+  layerNormAffine: (g, n) => {
+    const [x, w] = n.inputs, b = n.inputs[2] ?? null;
+    const { D, eps } = n.attrs as { D: number; eps: number };
+    if (!gradMode.enabled) {
+      const [dx, dw, db] = P.layerNormAffineGrads(g, x, w, D, eps);
+      return [x.requiresGrad ? dx : null, w.requiresGrad ? dw : null, b?.requiresGrad ? db : null];
+    }
+    const rows = [x.shape.reduce((p, s) => p * s, 1) / D, D], gr = g.reshape(rows); // (R, D)
+    return [
+      x.requiresGrad ? P.layerNormBackward(P.mul(gr, w).reshape(x.shape), x, D, eps) : null,
+      w.requiresGrad ? P.sum(P.mul(gr, P.layerNorm(x, D, eps).reshape(rows)), [0], false) : null,
+      b?.requiresGrad ? P.sum(gr, [0], false) : null,
+    ];
+  },
   layerNormBackward: (h, n) => {
     const [g, x] = n.inputs;
     const { D, eps } = n.attrs as { D: number; eps: number };

@@ -84,6 +84,13 @@ export interface Backend {
   layerNorm(x: View, D: number, eps: number, outDtype: DType): Storage;
   /** layerNorm's input gradient from the upstream g (x's shape) and the input x. */
   layerNormBackward(g: View, x: View, D: number, eps: number, outDtype: DType): Storage;
+  /** layerNorm(x) · w + b over rows of D (w, b (D); b may be null): the layerNorm, then one multiply and one add, each rounded. */
+  layerNormAffine(x: View, w: View, b: View | null, D: number, eps: number, outDtype: DType): Storage;
+  /**
+   * layerNormAffine's gradients from the upstream g (x's shape): dx = layerNormBackward(g · w, x), dw and db the
+   * sums over rows of g · layerNorm(x) (each product rounded) and of g.
+   */
+  layerNormAffineBackward(g: View, x: View, w: View, D: number, eps: number, outDtype: DType): { dx: Storage; dw: Storage; db: Storage };
   // convolution and pooling windows over x (N, C, H, W); positions outside the input read as 0 (-inf for pooling)
   /** The windows of x as columns (C*kh*kw, N*ho*wo): rows in (c, i, j) order, the batch folded into the columns. */
   im2col(x: View, win: Window2d, outDtype: DType): Storage;

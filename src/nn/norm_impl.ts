@@ -116,7 +116,10 @@ export function layerNormImpl(op: string, x: Tensor, normalizedShape: number[], 
   trailingDims(op, x, normalizedShape);
   checkParamShape(op, "weight", weight, normalizedShape);
   checkParamShape(op, "bias", bias, normalizedShape);
-  return affine(P.layerNorm(x, numelOf(normalizedShape), eps), weight, bias, normalizedShape);
+  const D = numelOf(normalizedShape);
+  // with a weight, one kernel each way (layerNormAffine) instead of layerNorm, mul and add
+  if (weight) return P.layerNormAffine(x, weight.reshape([D]), bias ? bias.reshape([D]) : null, D, eps);
+  return affine(P.layerNorm(x, D, eps), weight, bias, normalizedShape);
 }
 
 /** Group normalisation: channels of (N, C, *) split into numGroups groups, each normalised with its spatial dims. */

@@ -364,6 +364,28 @@ export function layerNorm(x: Tensor, D: number, eps: number): Tensor {
   return record("layerNorm", fresh(active.b.layerNorm(x, D, eps, x.dtype), x.shape.slice(), x.dtype), [x], { D, eps });
 }
 
+/**
+ * LayerNorm with its affine map in one kernel: layerNorm(x; D, eps) · w + b, for w and b (D) (b may be null).
+ * NOTE: the composite ran the mul and the add as two more passes over x's size each way; a transformer step has
+ * five LayerNorms.
+ */
+export function layerNormAffine(x: Tensor, w: Tensor, b: Tensor | null, D: number, eps: number): Tensor {
+  const n = numelOf(x.shape);
+  if (D <= 0 || n % D !== 0 || w.ndim !== 1 || w.shape[0] !== D || (b !== null && (b.ndim !== 1 || b.shape[0] !== D))) {
+    throw new Error(`[layerNormAffine] ${D} normalized elements, input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)} and bias ${b ? fmtShape(b.shape) : "none"} do not fit (expected weight and bias (${D}))`);
+  }
+  let dt = promoteTypes(x.dtype, w.dtype);
+  if (b) dt = promoteTypes(dt, b.dtype);
+  if (!isFloating(dt)) throw new Error(`[layerNormAffine] expected a floating point input, got ${dt}`);
+  return record("layerNormAffine", fresh(active.b.layerNormAffine(x, w, b, D, eps, dt), x.shape.slice(), dt), b ? [x, w, b] : [x, w], { D, eps });
+}
+
+/** layerNormAffine's gradients (dx, dw, db) in one kernel, for a backward pass that builds no graph: nothing is recorded. */
+export function layerNormAffineGrads(g: Tensor, x: Tensor, w: Tensor, D: number, eps: number): [Tensor, Tensor, Tensor] {
+  const dt = g.dtype, { dx, dw, db } = active.b.layerNormAffineBackward(g, x, w, D, eps, dt);
+  return [fresh(dx, x.shape.slice(), dt), fresh(dw, [D], dt), fresh(db, [D], dt)];
+}
+
 /** layerNorm's input gradient from the upstream g and the input x (same shapes), in one pass per row. */
 export function layerNormBackward(g: Tensor, x: Tensor, D: number, eps: number): Tensor {
   return fusedBackward("layerNormBackward", "input", g, x, { D, eps }, (dt) => active.b.layerNormBackward(g, x, D, eps, dt));

@@ -250,6 +250,15 @@ const CASES: Partial<Record<Kernel, () => Case>> = {
     const shape = nonEmpty(), D = shape[shape.length - 1], gr = view(shape), x = view(shape);
     return { run: (be) => be.layerNormBackward(gr, x, D, 1e-5, "float32"), tol: ROWS };
   },
+  layerNormAffine: () => {
+    const x = view(nonEmpty()), D = x.shape[x.shape.length - 1], w = view([D]), b = chance(0.7) ? view([D]) : null;
+    return { run: (be) => be.layerNormAffine(x, w, b, D, 1e-5, "float32"), tol: ROWS };
+  },
+  layerNormAffineBackward: () => {
+    const shape = nonEmpty(), D = shape[shape.length - 1], gr = view(shape), x = view(shape), w = view([D]);
+    // dw and db sum over the rows: the sum kernels' bound
+    return { run: (be) => { const { dx, dw, db } = be.layerNormAffineBackward(gr, x, w, D, 1e-5, "float32"); return Float32Array.from([...dx, ...dw, ...db]); }, tol: SUM };
+  },
   im2col: () => { const x = view(nchw()), w = window(x.shape[2], x.shape[3]); return { run: (be) => be.im2col(x, w, "float32"), tol: "exact" }; },
   col2im: () => {
     const shape = nchw(), w = window(shape[2], shape[3]), cols = view([shape[1] * w.kh * w.kw, shape[0] * w.ho * w.wo]);

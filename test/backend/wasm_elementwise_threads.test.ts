@@ -1,4 +1,4 @@
-// The elementwise row kernels on the pool (GELU, softmax, layer norm and their backward): bit-identical for any thread count, close to the JS reference.
+// The elementwise row kernels on the pool (GELU, softmax, layer norm (with its affine map) and their backward): bit-identical for any thread count, close to the JS reference.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Generator, randn, setNumThreads, getNumThreads, type Tensor } from "../../src/index.js";
@@ -16,7 +16,7 @@ type Case = { name: string; run: (b: Backend) => Float32Array; tol: number };
 /** Each row kernel on (rows, cols) operands; the tolerances are those of the parity suite's single-thread runs. */
 function cases(rows: number, cols: number): Case[] {
   const x = randn([rows, cols], { generator: g }), gr = randn([rows, cols], { generator: g });
-  const y = x.softmax(-1), ly = x.logSoftmax(-1);
+  const y = x.softmax(-1), ly = x.logSoftmax(-1), w = randn([cols], { generator: g }), bias = randn([cols], { generator: g });
   const f = (fn: (b: Backend) => unknown) => (b: Backend) => fn(b) as Float32Array;
   return [
     { name: "gelu", run: f((b) => b.gelu(x, false, "float32")), tol: 1e-6 },
@@ -29,6 +29,7 @@ function cases(rows: number, cols: number): Case[] {
     { name: "logSoftmaxBackward", run: f((b) => b.softmaxBackward(gr, ly, 1, true, "float32")), tol: 1e-5 },
     { name: "layerNorm", run: f((b) => b.layerNorm(x, cols, 1e-5, "float32")), tol: 1e-5 },
     { name: "layerNormBackward", run: f((b) => b.layerNormBackward(gr, x, cols, 1e-5, "float32")), tol: 1e-4 },
+    { name: "layerNormAffine", run: f((b) => b.layerNormAffine(x, w, bias, cols, 1e-5, "float32")), tol: 1e-5 },
   ];
 }
 

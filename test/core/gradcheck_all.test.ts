@@ -271,6 +271,8 @@ const fused: Case[] = [
   // overlapping windows (stride 1) share maxima: the gradient sums there; ceil mode's last window hangs past the input
   { name: "maxPool2d primitive overlap ceil mode", fn: (x) => P.maxPool2d(x.transpose(2, 3), win(2, 3, 1, 2, 1, 1, 0, 1, 4, 3)), inputs: () => [distinct(1, 2, 5, 5)] },
   { name: "maxPool2dBackward primitive repeated indices", fn: (g) => P.maxPool2dBackward(g, idx([[[0, 5, 5], [2, 2, 1]]]), [1, 2, 2, 3]), inputs: () => [R(1, 2, 1, 3)] },
+  { name: "layerNormAffine primitive with bias, 3-d", fn: (x, w, b) => P.layerNormAffine(x, w, b, 4, 1e-3), inputs: () => [R(2, 3, 4), R(4), R(4)] },
+  { name: "layerNormAffine primitive without bias, transposed x over 2 trailing dims", fn: (x, w) => P.layerNormAffine(x.transpose(0, 2), w, null, 6, 1e-3), inputs: () => [R(3, 2, 4), R(6)] },
   // attention: batch dims, L ≠ S, E ≠ Ev, a scale, a float bias (its gradient sums over the batch), a transposed k
   { name: "attention primitive bias and scale", fn: (q, k, v, b) => P.attention(q, k, v, b, 0.7), inputs: () => [R(2, 3, 4), R(2, 5, 4), R(2, 5, 2), R(3, 5)] },
   { name: "attention primitive transposed k, no bias", fn: (q, k, v) => P.attention(q, k.transpose(2, 3), v, null, 1), inputs: () => [R(2, 2, 3, 3), R(2, 2, 3, 4), R(2, 2, 4, 3)] },
@@ -408,6 +410,8 @@ const smooth2: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
   ["gelu", (x) => x.gelu(), () => [R(2, 3)]],
   ["layerNorm with weight", (x, w) => nn.functional.layerNorm(x, [4], { weight: w }), () => [R(3, 4), R(4)]],
   ["layerNormBackward primitive", (g, x) => P.layerNormBackward(g, x, 4, 1e-2), () => [R(2, 4), R(2, 4)]],
+  // without a bias: its gradient, the row sum of the constant upstream gradient, has no graph to check
+  ["layerNormAffine primitive", (x, w) => P.layerNormAffine(x, w, null, 4, 1e-2), () => [R(3, 4), R(4)]],
   ["softmaxBackward primitive", (g, y) => P.softmaxBackward(g, y, 1, false), () => [R(2, 4), R(2, 4)]],
   // the rule recomputes the probabilities from q, k and the bias when it builds a graph
   ["attention primitive", (q, k, v, b) => P.attention(q, k, v, b, 0.5), () => [R(2, 3, 2), R(2, 4, 2), R(2, 4, 3), R(3, 4)]],

@@ -770,3 +770,64 @@ export function layer_norm_backward(g: usize, x: usize, o: usize, rows: i32, col
     }
   }
 }
+
+/**
+ * LayerNorm with its affine map, per row: o = x̂ · w (+ b), x̂ as layer_norm stores it (float32), then one float32
+ * multiply and one add: bit-identical to layer_norm followed by the mul and add kernels, in one pass per row.
+ * b may be 0 (no bias).
+ */
+export function layer_norm_affine(x: usize, o: usize, rows: i32, cols: i32, eps: f64, w: usize, b: usize): void {
+  const n4 = cols & ~3;
+  for (let r = 0; r < rows; r++) {
+    const q = o + (<usize>r * <usize>cols << 2);
+    layer_norm(x + (<usize>r * <usize>cols << 2), q, 1, cols, eps);
+    for (let i = 0; i < n4; i += 4) {
+      const at = q + (<usize>i << 2);
+      let v = f32x4.mul(v128.load(at), v128.load(w + (<usize>i << 2)));
+      if (b != 0) v = f32x4.add(v, v128.load(b + (<usize>i << 2)));
+      v128.store(at, v);
+    }
+    for (let i = n4; i < cols; i++) {
+      const at = q + (<usize>i << 2);
+      let v = load<f32>(at) * load<f32>(w + (<usize>i << 2));
+      if (b != 0) v += load<f32>(b + (<usize>i << 2));
+      store<f32>(at, v);
+    }
+  }
+}
+
+/**
+ * layer_norm_affine's gradients: per row dy = g · w (float32), dx = layer_norm_backward(dy, x) into o, and the
+ * float64 column sums dw += g · x̂ (each product rounded to float32 first) and db += g, rounded once into dw and
+ * db at the end: the kernels the composite runs (mul, layer_norm_backward, mul, sum_lead), row by row. `xh` is a
+ * scratch row of cols floats, `acc` 2·cols doubles.
+ */
+export function layer_norm_affine_backward(g: usize, x: usize, o: usize, rows: i32, cols: i32, eps: f64, w: usize,
+  dw: usize, db: usize, xh: usize, acc: usize): void {
+  const n4 = cols & ~3, accB = acc + (<usize>cols << 3);
+  memory.fill(acc, 0, <usize>cols << 4);
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2, pg = g + off, q = o + off;
+    layer_norm(x + off, xh, 1, cols, eps);
+    for (let i = 0; i < n4; i += 4) {
+      const gv = v128.load(pg + (<usize>i << 2)), aw = acc + (<usize>i << 3), ab = accB + (<usize>i << 3);
+      const gx = f32x4.mul(gv, v128.load(xh + (<usize>i << 2)));
+      v128.store(aw, f64x2.add(v128.load(aw), lo2(gx)));
+      v128.store(aw, f64x2.add(v128.load(aw, 16), hi2(gx)), 16);
+      v128.store(ab, f64x2.add(v128.load(ab), lo2(gv)));
+      v128.store(ab, f64x2.add(v128.load(ab, 16), hi2(gv)), 16);
+      v128.store(q + (<usize>i << 2), f32x4.mul(gv, v128.load(w + (<usize>i << 2))));
+    }
+    for (let i = n4; i < cols; i++) {
+      const gi = load<f32>(pg + (<usize>i << 2)), aw = acc + (<usize>i << 3), ab = accB + (<usize>i << 3);
+      store<f64>(aw, load<f64>(aw) + <f64>(gi * load<f32>(xh + (<usize>i << 2))));
+      store<f64>(ab, load<f64>(ab) + <f64>gi);
+      store<f32>(q + (<usize>i << 2), gi * load<f32>(w + (<usize>i << 2)));
+    }
+    layer_norm_backward(q, x + off, q, 1, cols, eps);
+  }
+  for (let i = 0; i < cols; i++) {
+    store<f32>(dw + (<usize>i << 2), <f32>load<f64>(acc + (<usize>i << 3)));
+    store<f32>(db + (<usize>i << 2), <f32>load<f64>(accB + (<usize>i << 3)));
+  }
+}

@@ -441,22 +441,24 @@ function convInputUnit(scratch: usize, t: i32, call: usize): void {
 @inline const EW_SOFTMAX_BACKWARD = 3;
 @inline const EW_LAYER_NORM = 4;
 @inline const EW_LAYER_NORM_BACKWARD = 5;
+@inline const EW_LAYER_NORM_AFFINE = 6;
 
 /**
  * Rows lo..hi of an elementwise job (a BY_EW_ROWS unit). The job's record at CALLS: op, a, b, o (addresses), rows,
- * cols, flag (i32; tanh or log), eps (f64 at 32). The flat kernels (GELU) see one column; JS cuts them at multiples
+ * cols, flag (i32; tanh or log), the bias address (LAYER_NORM_AFFINE, whose b is its weight), eps (f64 at 32). The flat kernels (GELU) see one column; JS cuts them at multiples
  * of 8 elements, so each unit groups lanes into vectors as one call over all of them would: rows are independent
  * and a GELU element depends only on its vector, so any cut gives the bits of one call.
  */
 function ewUnit(call: usize, lo: i32, hi: i32): void {
   const op = load<i32>(call), cols = load<i32>(call, 20), flag = load<i32>(call, 24), eps = load<f64>(call, 32);
   const off = <usize>lo * <usize>cols * 4, rows = hi - lo;
-  const a = <usize>load<u32>(call, 4) + off, b = <usize>load<u32>(call, 8) + off, o = <usize>load<u32>(call, 12) + off;
+  const a = <usize>load<u32>(call, 4) + off, b = <usize>load<u32>(call, 8) + (op == EW_LAYER_NORM_AFFINE ? 0 : off), o = <usize>load<u32>(call, 12) + off;
   if (op == EW_GELU) gelu(a, o, rows * cols, flag);
   else if (op == EW_GELU_BACKWARD) gelu_backward(a, b, o, rows * cols, flag);
   else if (op == EW_SOFTMAX) softmax_last(a, o, rows, cols, flag);
   else if (op == EW_SOFTMAX_BACKWARD) softmax_backward_last(a, b, o, rows, cols, flag);
   else if (op == EW_LAYER_NORM) layer_norm(a, o, rows, cols, eps);
+  else if (op == EW_LAYER_NORM_AFFINE) layer_norm_affine(a, o, rows, cols, eps, <usize>load<u32>(call, 8), <usize>load<u32>(call, 28));
   else layer_norm_backward(a, b, o, rows, cols, eps);
 }
 

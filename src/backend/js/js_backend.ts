@@ -480,6 +480,26 @@ export const jsBackend: Backend = {
     return { out, probs: withProbs ? probs : null };
   },
 
+  // the composite it fuses, kernel by kernel: layerNorm, mul, add (w, b broadcast along the rows)
+  layerNormAffine(x, w, b, D, eps, dtype) {
+    const n = numelOf(x.shape), shape = [n / D, D], y = jsBackend.layerNorm(x, D, eps, dtype);
+    const row = (v: View): View => ({ buf: v.buf, shape, strides: [0, v.strides[0]], offset: v.offset });
+    const yv: View = { buf: y, shape, strides: [D, 1], offset: 0 };
+    const yw = jsBackend.mul(yv, row(w), shape, dtype);
+    return b ? jsBackend.add({ buf: yw, shape, strides: [D, 1], offset: 0 }, row(b), shape, dtype) : yw;
+  },
+
+  layerNormAffineBackward(g, x, w, D, eps, dtype) {
+    const n = numelOf(x.shape), shape = [n / D, D];
+    const rows = (v: View): View => (isContiguous(v.shape, v.strides) ? { buf: v.buf, shape, strides: [D, 1], offset: v.offset } : { buf: jsBackend.copy(v, dtype), shape, strides: [D, 1], offset: 0 });
+    const gv = rows(g), dense = (buf: Storage): View => ({ buf, shape, strides: [D, 1], offset: 0 });
+    const dy = jsBackend.mul(gv, { buf: w.buf, shape, strides: [0, w.strides[0]], offset: w.offset }, shape, dtype);
+    const dx = jsBackend.layerNormBackward(dense(dy), rows(x), D, eps, dtype);
+    const xh = jsBackend.layerNorm(rows(x), D, eps, dtype);
+    const dw = jsBackend.sum(dense(jsBackend.mul(gv, dense(xh), shape, dtype)), [0], dtype);
+    return { dx, dw, db: jsBackend.sum(gv, [0], dtype) };
+  },
+
   attentionBackward(g, q, k, v, probs, scale, dtype) {
     const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2];
     const mT = (x: View): View => ({ buf: x.buf, shape: [...batch, x.shape[nd - 1], x.shape[nd - 2]], strides: [...x.strides.slice(0, nd - 2), x.strides[nd - 1], x.strides[nd - 2]], offset: x.offset });

@@ -26,6 +26,8 @@ type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number, thr
     softmax_backward_last(g: number, y: number, o: number, rows: number, cols: number, log: number): void;
     layer_norm(x: number, o: number, rows: number, cols: number, eps: number): void;
     layer_norm_backward(g: number, x: number, o: number, rows: number, cols: number, eps: number): void;
+    layer_norm_affine(x: number, o: number, rows: number, cols: number, eps: number, w: number, b: number): void;
+    layer_norm_affine_backward(g: number, x: number, o: number, rows: number, cols: number, eps: number, w: number, dw: number, db: number, xh: number, acc: number): void;
   };
 
 // NOTE: the kernels are built into the GEMM module, so the pool can run the big row kernels on every thread in
@@ -259,6 +261,58 @@ function rowKernels(): Pick<Backend, "softmax" | "softmaxBackward" | "layerNorm"
   };
 }
 
+/** A float32 vector (D) copied into h at float index `at`, whatever its stride. */
+function putVector(h: Float32Array, v: View, at: number): void {
+  const s = v.strides[0], D = v.shape[0];
+  if (s === 1) h.set((v.buf as Float32Array).subarray(v.offset, v.offset + D), at);
+  else for (let j = 0; j < D; j++) h[at + j] = v.buf[v.offset + j * s];
+}
+
+/**
+ * LayerNorm with its affine map, forward (rows on the pool from `minThreaded` elements, as layerNorm) and backward
+ * (one pass on this thread: dx, and the column sums for dw and db).
+ */
+function affineKernels(): Pick<Backend, "layerNormAffine" | "layerNormAffineBackward"> {
+  const vec = (v: View | null) => v === null || v.buf instanceof Float32Array;
+  return {
+    layerNormAffine(x, w, b, D, eps, d) {
+      const n = numelOf(x.shape), rows = n / D;
+      if (D === 0 || !wasmWorthy(x, n, d) || !vec(w) || !vec(b)) return jsBackend.layerNormAffine(x, w, b, D, eps, d);
+      const threads = n >= wasmElementwiseConfig.minThreaded && pooled ? getNumThreads() : 1;
+      const xBytes = align64(n * 4), vBytes = align64(D * 4);
+      if (threads === 1) {
+        const ex = lx(), xAt = arena(ex, xBytes + 2 * vBytes), wAt = xAt + xBytes, bAt = wAt + vBytes, h = heapOf(ex);
+        h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
+        putVector(h, w, wAt >> 2);
+        if (b) putVector(h, b, bAt >> 2);
+        ex.layer_norm_affine(xAt, xAt, rows, D, eps, wAt, b ? bAt : 0);
+        return takeOut(h, xAt, n);
+      }
+      const width = Math.ceil(rows / (4 * threads)), units = Math.ceil(rows / width);
+      const xAt = arenaFor(xBytes + 2 * vBytes + ewJobBytes(units), threads), wAt = xAt + xBytes, bAt = wAt + vBytes;
+      const h = new Float32Array(pooled!.ex.memory.buffer);
+      h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
+      putVector(h, w, wAt >> 2);
+      if (b) putVector(h, b, bAt >> 2);
+      const out = allocStorageForOverwrite("float32", n) as Float32Array;
+      ewRowsJob(EW.LAYER_NORM_AFFINE, xAt, wAt, xAt, rows, D, 0, eps, width, threads, bAt + vBytes, out, b ? bAt : 0);
+      return out;
+    },
+    layerNormAffineBackward(g, x, w, D, eps, d) {
+      const n = numelOf(x.shape), rows = n / D;
+      if (D === 0 || !wasmWorthy(x, n, d) || !wasmWorthy(g, n, d) || !vec(w)) return jsBackend.layerNormAffineBackward(g, x, w, D, eps, d);
+      const xBytes = align64(n * 4), vBytes = align64(D * 4), ex = lx();
+      const gAt = arena(ex, 2 * xBytes + 4 * vBytes + 16 * D), xAt = gAt + xBytes, wAt = xAt + xBytes;
+      const dwAt = wAt + vBytes, dbAt = dwAt + vBytes, xhAt = dbAt + vBytes, accAt = xhAt + vBytes, h = heapOf(ex);
+      h.set((g.buf as Float32Array).subarray(g.offset, g.offset + n), gAt >> 2);
+      h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
+      putVector(h, w, wAt >> 2);
+      ex.layer_norm_affine_backward(gAt, xAt, gAt, rows, D, eps, wAt, dwAt, dbAt, xhAt, accAt);
+      return { dx: takeOut(h, gAt, n), dw: takeOut(h, dwAt, D), db: takeOut(h, dbAt, D) };
+    },
+  };
+}
+
 function kernels(): Partial<Backend> {
   const cheap = ["neg", "abs", "sqrt", "relu"] as const, transcendental = ["exp", "log", "log1p", "tanh", "sigmoid", "erf"] as const;
   const ks: Partial<Record<keyof Backend, unknown>> = {};
@@ -269,7 +323,7 @@ function kernels(): Partial<Backend> {
   ks.sum = reduction("sum");
   ks.max = reduction("max");
   ks.copy = copy();
-  return { ...ks, ...gelu(), ...rowKernels() } as Partial<Backend>;
+  return { ...ks, ...gelu(), ...rowKernels(), ...affineKernels() } as Partial<Backend>;
 }
 
 /** The elementwise, reduction and copy kernels of the "wasm" backend, or null when this runtime lacks WebAssembly SIMD. */

@@ -86,20 +86,21 @@ export function arenaFor(bytes: number, threads: number): number {
 }
 
 /** Op codes of the elementwise row kernels a BY_EW_ROWS job runs (ewUnit in dev/kernels/gemm/gemm.ts). */
-export const EW = { GELU: 0, GELU_BACKWARD: 1, SOFTMAX: 2, SOFTMAX_BACKWARD: 3, LAYER_NORM: 4, LAYER_NORM_BACKWARD: 5 } as const;
+export const EW = { GELU: 0, GELU_BACKWARD: 1, SOFTMAX: 2, SOFTMAX_BACKWARD: 3, LAYER_NORM: 4, LAYER_NORM_BACKWARD: 5, LAYER_NORM_AFFINE: 6 } as const;
 /** Bytes of a BY_EW_ROWS job's record and unit flags for `units` units (see ewRowsJob). */
 export const ewJobBytes = (units: number) => 64 + align64(units * 4);
 
 /**
  * Run elementwise op `op` over rows×cols floats already in the arena (operands at a, b; output at o) on `threads`
  * threads, one block of `width` rows per unit, and copy the output into `out` block by block as units finish.
- * `jobAt` is ewJobBytes(units) of arena reserved with the operands (by arenaFor with the same thread count).
+ * `jobAt` is ewJobBytes(units) of arena reserved with the operands (by arenaFor with the same thread count);
+ * `bias`, LAYER_NORM_AFFINE's bias address (its b is the weight), or 0.
  */
 export function ewRowsJob(op: number, a: number, b: number, o: number, rows: number, cols: number, flag: number, eps: number,
-  width: number, threads: number, jobAt: number, out: Float32Array): void {
+  width: number, threads: number, jobAt: number, out: Float32Array, bias = 0): void {
   const ex = wasm!.ex, units = Math.ceil(rows / width);
   const words = new Int32Array(ex.memory.buffer, jobAt, 10);
-  words[0] = op; words[1] = a; words[2] = b; words[3] = o; words[4] = rows; words[5] = cols; words[6] = flag;
+  words[0] = op; words[1] = a; words[2] = b; words[3] = o; words[4] = rows; words[5] = cols; words[6] = flag; words[7] = bias;
   new Float64Array(ex.memory.buffer, jobAt + 32, 1)[0] = eps;
   launch(ex, { units, chunks: units, split: SPLIT.BY_EW_ROWS, width, calls: jobAt, partials: 0, flags: jobAt + 64, conv: 0 }, threads, o, rows, cols, out);
 }

@@ -117,8 +117,9 @@ export function layerNormImpl(op: string, x: Tensor, normalizedShape: number[], 
   checkParamShape(op, "weight", weight, normalizedShape);
   checkParamShape(op, "bias", bias, normalizedShape);
   const D = numelOf(normalizedShape);
-  // with a weight, one kernel each way (layerNormAffine) instead of layerNorm, mul and add
-  if (weight) return P.layerNormAffine(x, weight.reshape([D]), bias ? bias.reshape([D]) : null, D, eps);
+  // with a weight, one kernel each way (layerNormAffine) instead of layerNorm, mul and add (an empty normalized
+  // shape keeps the composite, which handles it)
+  if (weight && D > 0) return P.layerNormAffine(x, weight.reshape([D]), bias ? bias.reshape([D]) : null, D, eps);
   return affine(P.layerNorm(x, D, eps), weight, bias, normalizedShape);
 }
 

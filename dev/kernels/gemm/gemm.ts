@@ -462,22 +462,22 @@ function ewUnit(call: usize, lo: i32, hi: i32): void {
   else layer_norm_backward(a, b, o, rows, cols, eps);
 }
 
-/** p[i] = p[i] · scale (skipped when scale is 1), then + bias[i] when bias is not 0: each rounded once, f32x4. */
-function scaleBias(p: usize, bias: usize, scale: f32, n: i32): void {
+/** p[i] = p[i] · scale (skipped when scale is 1), then + add[i] when add is not 0: each rounded once, f32x4. */
+function scaleAdd(p: usize, add: usize, scale: f32, n: i32): void {
   const sv = f32x4.splat(scale);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const at = p + <usize>i * 4;
     let x = v128.load(at);
     if (scale != 1) x = f32x4.mul(x, sv);
-    if (bias != 0) x = f32x4.add(x, v128.load(bias + <usize>i * 4));
+    if (add != 0) x = f32x4.add(x, v128.load(add + <usize>i * 4));
     v128.store(at, x);
   }
   for (; i < n; i++) {
     const at = p + <usize>i * 4;
     let x = load<f32>(at);
     if (scale != 1) x *= scale;
-    if (bias != 0) x += load<f32>(bias + <usize>i * 4);
+    if (add != 0) x += load<f32>(add + <usize>i * 4);
     store<f32>(at, x);
   }
 }
@@ -535,7 +535,7 @@ function attentionUnit(scratch: usize, r: usize): void {
   const p = <usize>load<u32>(r, 36), L = load<i32>(r, 44), S = load<i32>(r, 48), E = load<i32>(r, 52), Ev = load<i32>(r, 56);
   const bias = <usize>load<u32>(r, 60), scale = load<f32>(r, 64);
   gemm(scratch, <usize>load<u32>(r), load<i32>(r, 4), load<i32>(r, 8), <usize>load<u32>(r, 12), load<i32>(r, 20), load<i32>(r, 16), p, S, L, S, E);
-  if (scale != 1 || bias != 0) scaleBias(p, bias, scale, L * S);
+  if (scale != 1 || bias != 0) scaleAdd(p, bias, scale, L * S);
   attentionSoftmax(p, L, S);
   gemm(scratch, p, S, 1, <usize>load<u32>(r, 24), load<i32>(r, 28), load<i32>(r, 32), <usize>load<u32>(r, 40), Ev, L, Ev, S);
 }
@@ -554,7 +554,7 @@ function attentionBackwardUnit(scratch: usize, r: usize): void {
   gemm(scratch, p, 1, S, g, grs, gcs, <usize>load<u32>(r, 64), Ev, S, Ev, L);
   gemm(scratch, g, grs, gcs, <usize>load<u32>(r, 36), load<i32>(r, 44), load<i32>(r, 40), ds, S, L, S, Ev);
   softmax_backward_last(ds, p, ds, L, S, 0);
-  if (scale != 1) scaleBias(ds, 0, scale, L * S);
+  if (scale != 1) scaleAdd(ds, 0, scale, L * S);
   gemm(scratch, ds, S, 1, <usize>load<u32>(r, 24), load<i32>(r, 28), load<i32>(r, 32), <usize>load<u32>(r, 56), E, L, E, S);
   gemm(scratch, ds, 1, S, <usize>load<u32>(r, 12), load<i32>(r, 16), load<i32>(r, 20), <usize>load<u32>(r, 60), E, S, E, L);
 }
@@ -606,17 +606,7 @@ export function finish(): void {
     const call = <usize>load<u32>(CTL + CALLS) + <usize>ci * CALL_BYTES;
     const c = <usize>load<u32>(call, 24), bias = <usize>load<u32>(call, 40), M = load<i32>(call, 28), N = load<i32>(call, 32);
     const n = M * N;
-    for (let s = 1; s < chunks; s++, p += <usize>n * 4) {
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const at = c + <usize>i * 4;
-        v128.store(at, f32x4.add(v128.load(at), v128.load(p + <usize>i * 4)));
-      }
-      for (; i < n; i++) {
-        const at = c + <usize>i * 4;
-        store<f32>(at, load<f32>(at) + load<f32>(p + <usize>i * 4));
-      }
-    }
+    for (let s = 1; s < chunks; s++, p += <usize>n * 4) scaleAdd(c, p, 1, n);
     if (bias != 0) addBias(c, N, bias, M, N);
   }
 }

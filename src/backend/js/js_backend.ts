@@ -2,7 +2,7 @@
 import type { Backend, View } from "../backend.js";
 import { allocStorage, type DType, type Storage } from "../../dtype.js";
 import { broadcastStrides, contiguousStrides, numelOf, mapDims } from "../../shape.js";
-import { coalesce, forEachRow, isContiguous } from "./strided.js";
+import { coalesce, forEachRow, isContiguous, swapLast } from "./strided.js";
 import { COPY_RUN, copyRuns } from "./copy_runs.js";
 import { erf } from "./special.js";
 import { activationKernels } from "./activation_kernels.js";
@@ -255,6 +255,9 @@ function checkIndex(v: number, size: number, op: string, dim: number): void {
   if (v < 0 || v >= size) throw new Error(`[${op}] index ${v} is out of bounds for dim ${dim} with size ${size}`);
 }
 
+/** Rounding to the storage of `dtype` (float32's, or none), for arithmetic done in double one operation at a time. */
+const roundFor = (dtype: DType): ((x: number) => number) => (dtype === "float32" ? Math.fround : (x) => x);
+
 export const jsBackend: Backend = {
   name: "js",
   ...convKernels,
@@ -461,10 +464,9 @@ export const jsBackend: Backend = {
   // the composite it fuses, kernel by kernel: matmul, scale, bias, softmax, matmul
   attention(q, k, v, bias, scale, dtype, withProbs) {
     const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], S = k.shape[nd - 2];
-    const kt: View = { buf: k.buf, shape: [...batch, k.shape[nd - 1], S], strides: [...k.strides.slice(0, nd - 2), k.strides[nd - 1], k.strides[nd - 2]], offset: k.offset };
     const sShape = [...batch, L, S];
-    const scores = jsBackend.matmul(q, kt, sShape, dtype); // (...batch, L, S)
-    const round = dtype === "float32" ? Math.fround : (x: number) => x;
+    const scores = jsBackend.matmul(q, swapLast(k), sShape, dtype); // (...batch, L, S)
+    const round = roundFor(dtype);
     for (let at = 0; at < scores.length; at += L * S) {
       for (let i = 0, o = at; i < L; i++) {
         for (let j = 0; j < S; j++, o++) {
@@ -502,17 +504,16 @@ export const jsBackend: Backend = {
 
   attentionBackward(g, q, k, v, probs, scale, dtype) {
     const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2];
-    const mT = (x: View): View => ({ buf: x.buf, shape: [...batch, x.shape[nd - 1], x.shape[nd - 2]], strides: [...x.strides.slice(0, nd - 2), x.strides[nd - 1], x.strides[nd - 2]], offset: x.offset });
     const dense = (buf: Storage, shape: number[]): View => ({ buf, shape, strides: contiguousStrides(shape), offset: 0 });
-    const dv = jsBackend.matmul(mT(probs), g, v.shape, dtype);
+    const dv = jsBackend.matmul(swapLast(probs), g, v.shape, dtype);
     const sShape = [...batch, L, S];
-    const ds = jsBackend.softmaxBackward(dense(jsBackend.matmul(g, mT(v), sShape, dtype), sShape), probs, nd - 1, false, dtype);
+    const ds = jsBackend.softmaxBackward(dense(jsBackend.matmul(g, swapLast(v), sShape, dtype), sShape), probs, nd - 1, false, dtype);
     if (scale !== 1) {
-      const round = dtype === "float32" ? Math.fround : (x: number) => x;
+      const round = roundFor(dtype);
       for (let i = 0; i < ds.length; i++) ds[i] = round(ds[i] * scale);
     }
     const dq = jsBackend.matmul(dense(ds, sShape), k, [...batch, L, E], dtype);
-    const dk = jsBackend.matmul(mT(dense(ds, sShape)), q, [...batch, S, E], dtype);
+    const dk = jsBackend.matmul(swapLast(dense(ds, sShape)), q, [...batch, S, E], dtype);
     return { dq, dk, dv };
   },
 };

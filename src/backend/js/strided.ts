@@ -81,3 +81,9 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
   }
   return true;
 }
+
+/** The view with its last two dims swapped (a transpose, no copy). */
+export function swapLast<V extends { buf: unknown; shape: readonly number[]; strides: readonly number[]; offset: number }>(v: V): V {
+  const nd = v.shape.length;
+  return { ...v, shape: [...v.shape.slice(0, nd - 2), v.shape[nd - 1], v.shape[nd - 2]], strides: [...v.strides.slice(0, nd - 2), v.strides[nd - 1], v.strides[nd - 2]] };
+}

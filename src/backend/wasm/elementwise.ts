@@ -194,32 +194,38 @@ const wasmWorthy = (x: View, n: number, d: string): x is View & { buf: Float32Ar
 
 /**
  * Run a row kernel over rows×cols floats of one or two same-shape operands copied in, the output overwriting the
- * first: on this thread (`direct`), or from `minThreaded` elements on the pool as op `op`, one block of rows per
- * unit, each block copied out as it finishes. Null when an operand does not qualify (float32, contiguous, above
- * the threshold), so the caller falls back to JS.
+ * first, plus `vectors` (cols floats each, copied after the operands; their addresses follow the operands', 0 for
+ * null): on this thread (`direct`), or from `minThreaded` elements on the pool as op `op`, one block of rows per
+ * unit, each block copied out as it finishes (the job's b is the second address, its bias the third). Null when an
+ * operand does not qualify (float32, contiguous, above the threshold), so the caller falls back to JS.
  * NOTE: a flat kernel (cols = 1: GELU) is cut at multiples of 8 elements, a vector pair of its loop, so every unit
  * groups lanes as one call would (its central-fit test is per vector): bit-identical for any thread count.
  */
 function rowsOf(d: string, xs: readonly View[], cols: number, op: number, flag: number, eps: number,
-  direct: (ex: ElementwiseExports, ats: number[], rows: number) => void): Storage | null {
+  direct: (ex: ElementwiseExports, ats: number[], rows: number) => void, vectors: readonly (View | null)[] = []): Storage | null {
   const n = numelOf(xs[0].shape), rows = n / cols;
   for (const x of xs) if (!wasmWorthy(x, n, d)) return null;
   const threads = n >= wasmElementwiseConfig.minThreaded && pooled ? getNumThreads() : 1;
-  const bytes = align64(n * 4);
+  const bytes = align64(n * 4), vBytes = align64(cols * 4), step = cols === 1 ? 8 : 1;
+  const width = Math.ceil(rows / (4 * threads) / step) * step, units = Math.ceil(rows / width);
+  const need = bytes * xs.length + vBytes * vectors.length;
+  const ex = threads === 1 ? lx() : pooled!.ex, base = threads === 1 ? arena(ex, need) : arenaFor(need + ewJobBytes(units), threads);
+  const h = threads === 1 ? heapOf(ex) : new Float32Array(ex.memory.buffer);
+  const ats = xs.map((x, i) => {
+    h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
+    return base + i * bytes;
+  });
+  vectors.forEach((v, i) => {
+    const at = base + bytes * xs.length + i * vBytes;
+    if (v) putVector(h, v, at >> 2);
+    ats.push(v ? at : 0);
+  });
   if (threads === 1) {
-    const ex = lx(), base = arena(ex, bytes * xs.length), h = heapOf(ex);
-    const ats = xs.map((x, i) => {
-      h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
-      return base + i * bytes;
-    });
     direct(ex, ats, rows);
     return takeOut(h, base, n);
   }
-  const step = cols === 1 ? 8 : 1, width = Math.ceil(rows / (4 * threads) / step) * step, units = Math.ceil(rows / width);
-  const base = arenaFor(bytes * xs.length + ewJobBytes(units), threads), h = new Float32Array(pooled!.ex.memory.buffer);
-  xs.forEach((x, i) => h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2));
   const out = allocStorageForOverwrite("float32", n) as Float32Array;
-  ewRowsJob(op, base, xs.length > 1 ? base + bytes : 0, base, rows, cols, flag, eps, width, threads, base + bytes * xs.length, out);
+  ewRowsJob(op, base, ats[1] ?? 0, base, rows, cols, flag, eps, width, threads, base + need, out, ats[2] ?? 0);
   return out;
 }
 
@@ -269,34 +275,15 @@ function putVector(h: Float32Array, v: View, at: number): void {
 }
 
 /**
- * LayerNorm with its affine map, forward (rows on the pool from `minThreaded` elements, as layerNorm) and backward
- * (one pass on this thread: dx, and the column sums for dw and db).
+ * LayerNorm with its affine map, forward (rows on the pool from `minThreaded` elements, as layerNorm; w and b copied
+ * after x) and backward (one pass on this thread: dx, and the column sums for dw and db).
  */
 function affineKernels(): Pick<Backend, "layerNormAffine" | "layerNormAffineBackward"> {
   const vec = (v: View | null) => v === null || v.buf instanceof Float32Array;
   return {
     layerNormAffine(x, w, b, D, eps, d) {
-      const n = numelOf(x.shape), rows = n / D;
-      if (D === 0 || !wasmWorthy(x, n, d) || !vec(w) || !vec(b)) return jsBackend.layerNormAffine(x, w, b, D, eps, d);
-      const threads = n >= wasmElementwiseConfig.minThreaded && pooled ? getNumThreads() : 1;
-      const xBytes = align64(n * 4), vBytes = align64(D * 4);
-      if (threads === 1) {
-        const ex = lx(), xAt = arena(ex, xBytes + 2 * vBytes), wAt = xAt + xBytes, bAt = wAt + vBytes, h = heapOf(ex);
-        h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
-        putVector(h, w, wAt >> 2);
-        if (b) putVector(h, b, bAt >> 2);
-        ex.layer_norm_affine(xAt, xAt, rows, D, eps, wAt, b ? bAt : 0);
-        return takeOut(h, xAt, n);
-      }
-      const width = Math.ceil(rows / (4 * threads)), units = Math.ceil(rows / width);
-      const xAt = arenaFor(xBytes + 2 * vBytes + ewJobBytes(units), threads), wAt = xAt + xBytes, bAt = wAt + vBytes;
-      const h = new Float32Array(pooled!.ex.memory.buffer);
-      h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
-      putVector(h, w, wAt >> 2);
-      if (b) putVector(h, b, bAt >> 2);
-      const out = allocStorageForOverwrite("float32", n) as Float32Array;
-      ewRowsJob(EW.LAYER_NORM_AFFINE, xAt, wAt, xAt, rows, D, 0, eps, width, threads, bAt + vBytes, out, b ? bAt : 0);
-      return out;
+      return (D > 0 && vec(w) && vec(b) && rowsOf(d, [x], D, EW.LAYER_NORM_AFFINE, 0, eps,
+        (ex, [at, wAt, bAt], rows) => ex.layer_norm_affine(at, at, rows, D, eps, wAt, bAt), [w, b])) || jsBackend.layerNormAffine(x, w, b, D, eps, d);
     },
     layerNormAffineBackward(g, x, w, D, eps, d) {
       const n = numelOf(x.shape), rows = n / D;

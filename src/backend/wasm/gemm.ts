@@ -4,7 +4,7 @@ import { jsBackend } from "../js/js_backend.js";
 import { convKernels } from "../js/conv_kernels.js";
 import { convKernels as wasmConvKernels } from "./conv.js";
 import { align64, loadBest, span } from "./load.js";
-import { forEachRow } from "../js/strided.js";
+import { forEachRow, swapLast } from "../js/strided.js";
 import { allocStorageForOverwrite, type DType, type Storage } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
 import { RELAXED_SIMD, RELAXED_SIMD_SHARED, SIMD, SIMD_SHARED } from "./gemm_wasm.generated.js";
@@ -132,11 +132,6 @@ const MIN_CHUNK = 64, UNITS_PER_THREAD = 4, CALL_WORDS = 11, MAX_PARTIALS = 32 <
 
 /** About the elements the micro-kernels compute for an M×N product: M to a multiple of 4 rows (its 5- or 6-row panels end in 4-row ones), N to 8 columns. */
 const padded = (M: number, N: number) => Math.ceil(M / 4) * 4 * Math.ceil(N / 8) * 8;
-/** The view with its last two dims swapped (a transpose, no copy). */
-function swapLast(v: View): View {
-  const nd = v.shape.length;
-  return { buf: v.buf, shape: [...v.shape.slice(0, nd - 2), v.shape[nd - 1], v.shape[nd - 2]], strides: [...v.strides.slice(0, nd - 2), v.strides[nd - 1], v.strides[nd - 2]], offset: v.offset };
-}
 
 /**
  * float32 a (...batch, M, K) @ b (...batch, K, N) (+ bias, N values added to every row), copied out of

@@ -51,6 +51,20 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   return st;
 }
 
+/**
+ * Strides of a tensor of `shape` (at least 3 dims) stored with dims -3 and -2 swapped: (...outer, H, L, D) laid out
+ * as (...outer, L, H, D). Attention's outputs use it for MultiheadAttention's heads, which then merge by a view.
+ */
+export function seqMajorStrides(shape: readonly number[]): number[] {
+  const nd = shape.length, phys = shape.slice();
+  phys[nd - 3] = shape[nd - 2];
+  phys[nd - 2] = shape[nd - 3];
+  const st = contiguousStrides(phys), h = st[nd - 2];
+  st[nd - 2] = st[nd - 3];
+  st[nd - 3] = h;
+  return st;
+}
+
 export function shapesEqual(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -164,7 +164,7 @@ export const rules = {
     const { scale } = n.attrs as { scale: number };
     let p = (n.attrs as { probs: Tensor }).probs;
     if (!gradMode.enabled && !bias?.requiresGrad) {
-      const [dq, dk, dv] = P.attentionGrads(g, q, k, v, p, scale);
+      const [dq, dk, dv] = P.attentionGrads(g, q, k, v, p, bias, scale);
       return [q.requiresGrad ? dq : null, k.requiresGrad ? dk : null, v.requiresGrad ? dv : null, null];
     }
     if (gradMode.enabled) {

@@ -63,14 +63,19 @@ export interface Backend {
    * Attention without dropout: probs = softmax(q kᵀ · scale + bias) along the last dim and out = probs v, for
    * q (...batch, L, E), k (...batch, S, E), v (...batch, S, Ev) with equal batch dims and bias (L, S) or null:
    * the matmul, each score · scale then + bias rounded once each (the multiply skipped when scale is 1), softmax,
-   * matmul. Both outputs contiguous: probs (...batch, L, S) (null unless `withProbs`), out (...batch, L, Ev).
+   * matmul. probs (...batch, L, S) contiguous (null unless `withProbs`); out (...batch, L, Ev) contiguous, or with
+   * `seqMajor` (at least 3 dims) stored as (...outer, L, H, Ev) for batch (...outer, H): dims -3 and -2 swapped,
+   * the layout MultiheadAttention merges its heads from without a copy.
    */
-  attention(q: View, k: View, v: View, bias: View | null, scale: number, outDtype: DType, withProbs: boolean): { out: Storage; probs: Storage | null };
+  attention(q: View, k: View, v: View, bias: View | null, scale: number, outDtype: DType, withProbs: boolean, seqMajor: boolean): { out: Storage; probs: Storage | null };
   /**
    * attention's gradients from the upstream g (...batch, L, Ev) and its probs: dv = probsᵀ g, ds = softmaxBackward(g vᵀ,
-   * probs) · scale (the multiply skipped when scale is 1), dq = ds k, dk = dsᵀ q; contiguous, shaped as q, k, v.
+   * probs) · scale (the multiply skipped when scale is 1), dq = ds k, dk = dsᵀ q; shaped as q, k, v, each contiguous
+   * or, where its `seqMajor` flag is set, stored with dims -3 and -2 swapped (as attention's out). `bias` is the
+   * forward's: where it is -inf the probabilities are 0, which a kernel may use to skip work (the reference ignores it).
    */
-  attentionBackward(g: View, q: View, k: View, v: View, probs: View, scale: number, outDtype: DType): { dq: Storage; dk: Storage; dv: Storage };
+  attentionBackward(g: View, q: View, k: View, v: View, probs: View, bias: View | null, scale: number, outDtype: DType,
+    seqMajor: readonly [dq: boolean, dk: boolean, dv: boolean]): { dq: Storage; dk: Storage; dv: Storage };
   // fused activations (src/backend/js/activation_kernels.ts): one pass instead of a chain of elementwise kernels
   /** softmax (log = false) or log-softmax (log = true) of a floating x along dim; output has x's shape. */
   softmax(x: View, dim: number, log: boolean, outDtype: DType): Storage;

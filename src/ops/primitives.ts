@@ -6,7 +6,7 @@ import { gradMode } from "../autograd/grad_mode.js";
 import { Node, type GradRule } from "../autograd/node.js";
 import { rules } from "../autograd/grad_rules.js";
 import { allocStorage, isFloating, promoteTypes, resultType, type DType } from "../dtype.js";
-import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual, mapDims } from "../shape.js";
+import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual, mapDims, seqMajorStrides } from "../shape.js";
 import { Tensor } from "../tensor.js";
 
 export type PrimName = keyof typeof rules;
@@ -251,9 +251,25 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
+ * Whether attention stores a result shaped like x with dims -3 and -2 swapped: x is itself laid out so (heads of
+ * (N, L, H, D) viewed as (N, H, L, D), as MultiheadAttention passes them), and the result then merges its heads back
+ * to (N, L, H·D) by a view instead of a copy.
+ */
+function seqMajor(x: Tensor): boolean {
+  const nd = x.ndim;
+  return nd >= 3 && x.strides[nd - 3] < x.strides[nd - 2];
+}
+
+/** A tensor over storage laid out as `attention`'s kernels were asked to (contiguous, or seqMajorStrides). */
+function laidOut(buf: ReturnType<typeof allocStorage>, shape: number[], dtype: DType, seq: boolean): Tensor {
+  return new Tensor(buf, shape, seq ? seqMajorStrides(shape) : contiguousStrides(shape), 0, dtype);
+}
+
+/**
  * Attention without dropout, one kernel: softmax(q kᵀ · scale + bias) v for q (...batch, L, E), k (...batch, S, E),
  * v (...batch, S, Ev) with equal batch dims and a float bias (L, S) or null. The node keeps the probabilities
- * (...batch, L, S) for the gradient (computed without one when no input requires a gradient).
+ * (...batch, L, S) for the gradient (computed without one when no input requires a gradient). The output is laid out
+ * like q (`seqMajor`), and each gradient like its input.
  * NOTE: the composite ran four kernels with the (...batch, L, S) scores copied in and out of each; here they stay
  * in one thread's cache per batch element.
  */
@@ -270,8 +286,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, 
   const inputs = bias ? [q, k, v, bias] : [q, k, v];
   // the probabilities only for a node (inference skips their copy out: 2 MiB a layer of the benchmark transformer)
   const withProbs = gradMode.enabled && inputs.some((t) => t.requiresGrad);
-  const { out, probs } = active.b.attention(q, k, v, bias, scale, dt, withProbs);
-  const batch = q.shape.slice(0, -2), y = fresh(out, [...batch, L, v.shape[nd - 1]], dt);
+  const seq = seqMajor(q);
+  const { out, probs } = active.b.attention(q, k, v, bias, scale, dt, withProbs, seq);
+  const batch = q.shape.slice(0, -2), y = laidOut(out, [...batch, L, v.shape[nd - 1]], dt, seq);
   return withProbs ? record("attention", y, inputs, { scale, probs: fresh(probs!, [...batch, L, S], dt) }) : y;
 }
 
@@ -280,9 +297,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, 
  * NOTE: the rule's composite copied the (...batch, L, S) dp and ds in and out of four kernels; here they stay in
  * one thread's cache per batch element.
  */
-export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, scale: number): [Tensor, Tensor, Tensor] {
-  const dt = probs.dtype, { dq, dk, dv } = active.b.attentionBackward(g, q, k, v, probs, scale, dt);
-  return [fresh(dq, q.shape.slice(), dt), fresh(dk, k.shape.slice(), dt), fresh(dv, v.shape.slice(), dt)];
+export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, bias: Tensor | null, scale: number): [Tensor, Tensor, Tensor] {
+  const seq = [seqMajor(q), seqMajor(k), seqMajor(v)] as const;
+  const dt = probs.dtype, { dq, dk, dv } = active.b.attentionBackward(g, q, k, v, probs, bias, scale, dt, seq);
+  return [laidOut(dq, q.shape.slice(), dt, seq[0]), laidOut(dk, k.shape.slice(), dt, seq[1]), laidOut(dv, v.shape.slice(), dt, seq[2])];
 }
 
 /** A tensor of `shape` holding the scalar `v` in every element (contiguous, own storage). */

@@ -67,6 +67,19 @@ function view(shape: readonly number[], values: Values = "normal", dtype: DType 
 /** A contiguous view at offset 0 over a storage a kernel returned. */
 const wrap = (buf: Storage, shape: readonly number[]): View => ({ buf, shape: shape.slice(), strides: contiguousStrides(shape), offset: 0 });
 
+/** A bias (L, S) view: random, causal (-inf above the diagonal), padded keys (-inf in the last columns), or -inf scattered with one row masked whole. */
+function maskedBias(L: number, S: number): View {
+  const b = view([L, S]), kind = pick(["random", "causal", "padded", "scattered"] as const), pad = int(0, S);
+  const dead = int(0, Math.max(0, L - 1));
+  for (let i = 0; i < L; i++) {
+    for (let j = 0; j < S; j++) {
+      const masked = kind === "causal" ? j > i : kind === "padded" ? j >= S - pad : kind === "scattered" && (i === dead || chance(0.3));
+      if (masked) b.buf[b.offset + i * b.strides[0] + j * b.strides[1]] = -Infinity;
+    }
+  }
+  return b;
+}
+
 /** A random shape of minNd..maxNd dims, at most ~10k elements; a quarter of them large enough for the default thresholds. */
 function randShape(minNd = 0, maxNd = 4, big = chance(0.25)): number[] {
   const nd = int(minNd, maxNd), s: number[] = [];
@@ -212,22 +225,25 @@ const CASES: Partial<Record<Kernel, () => Case>> = {
     // matmul's bound; the bias is one more rounding of a sum below 4 in magnitude
     return { run: (be) => be.linear(x, wt, b, [M, N], "float32"), tol: { ulp: 2, abs: 8 * K * 2 ** -24 * 4 + 2 ** -22 } };
   },
-  // the products' bound (values below 2, probabilities below 1) plus softmax's rows
+  // the products' bound (values below 2, probabilities below 1) plus softmax's rows; masked biases (causal, padded
+  // keys, scattered -inf with a fully masked row) reach the kernels' tile skipping, seqMajor their head layout
   attention: () => {
     const batch = randShape(0, 2).map((n) => Math.min(n, 3)), L = pick(DIM), S = pick(DIM), E = pick(DIM), Ev = pick(DIM);
-    const q = view([...batch, L, E]), k = view([...batch, S, E]), v = view([...batch, S, Ev]), bias = chance(0.5) ? view([L, S]) : null;
-    const scale = pick([1, 0.35]);
+    const q = view([...batch, L, E]), k = view([...batch, S, E]), v = view([...batch, S, Ev]), bias = chance(0.75) ? maskedBias(L, S) : null;
+    const scale = pick([1, 0.35]), seq = batch.length > 0 && chance(0.5);
     return {
-      run: (be) => { const { out, probs } = be.attention(q, k, v, bias, scale, "float32", true); return Float32Array.from([...probs!, ...out]); },
+      run: (be) => { const { out, probs } = be.attention(q, k, v, bias, scale, "float32", true, seq); return Float32Array.from([...probs!, ...out]); },
       tol: { ulp: 4, abs: 8 * Math.max(E, S) * 2 ** -24 * 16 },
     };
   },
   attentionBackward: () => {
     const batch = randShape(0, 2).map((n) => Math.min(n, 3)), L = pick(DIM), S = pick(DIM), E = pick(DIM), Ev = pick(DIM);
     const q = view([...batch, L, E]), k = view([...batch, S, E]), v = view([...batch, S, Ev]), gr = view([...batch, L, Ev]);
-    const probs = wrap(jsBackend.attention(q, k, v, null, 1, "float32", true).probs!, [...batch, L, S]), scale = pick([1, 0.35]);
+    const bias = chance(0.75) ? maskedBias(L, S) : null;
+    const probs = wrap(jsBackend.attention(q, k, v, bias, 1, "float32", true, false).probs!, [...batch, L, S]), scale = pick([1, 0.35]);
+    const seq = [0, 1, 2].map(() => batch.length > 0 && chance(0.5)) as [boolean, boolean, boolean];
     return {
-      run: (be) => { const { dq, dk, dv } = be.attentionBackward(gr, q, k, v, probs, scale, "float32"); return Float32Array.from([...dq, ...dk, ...dv]); },
+      run: (be) => { const { dq, dk, dv } = be.attentionBackward(gr, q, k, v, probs, bias, scale, "float32", seq); return Float32Array.from([...dq, ...dk, ...dv]); },
       tol: { ulp: 4, abs: 8 * Math.max(E, S, L, Ev) * 2 ** -24 * 16 },
     };
   },
@@ -369,4 +385,19 @@ test("wasm sums are deterministic and the small-size threshold keeps the seed's 
   assert.deepEqual(a, b);
   assert.ok(16 * 10 < wasmElementwiseConfig.minCheap && 16 * 10 < wasmElementwiseConfig.minReduce);
   assert.equal(numelOf([16, 10]) < wasmElementwiseConfig.minTranscendental, true);
+});
+
+test("attention past one K block (L, S > 256: the kernels' unskipped path) matches the reference, masked, in both layouts", () => {
+  const [B, H, L, S, E] = [1, 2, 300, 270, 5];
+  // heads of (B, T, H·E), as MultiheadAttention passes them
+  const head = (T: number): View => { const v = view([B, T, H * E]); return { ...v, shape: [B, H, T, E], strides: [v.strides[0], E * v.strides[2], v.strides[1], v.strides[2]] }; };
+  const q = head(L), k = head(S), v = head(S), gr = head(L), bias = maskedBias(L, S);
+  for (const seq of [false, true]) {
+    const tol = { ulp: 4, abs: 8 * Math.max(L, S) * 2 ** -24 * 16 };
+    compare("attention", { run: (be) => { const r = be.attention(q, k, v, bias, 0.4, "float32", true, seq); return Float32Array.from([...r.probs!, ...r.out]); }, tol },
+      { cases: 0, maxAbs: 0, maxUlp: 0 });
+    const probs = wrap(jsBackend.attention(q, k, v, bias, 0.4, "float32", true, false).probs!, [B, H, L, S]);
+    compare("attentionBackward", { run: (be) => { const r = be.attentionBackward(gr, q, k, v, probs, bias, 0.4, "float32", [seq, seq, !seq]); return Float32Array.from([...r.dq, ...r.dk, ...r.dv]); }, tol },
+      { cases: 0, maxAbs: 0, maxUlp: 0 });
+  }
 });

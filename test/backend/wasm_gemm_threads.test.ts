@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Generator, Tensor, randn, setNumThreads, getNumThreads } from "../../src/index.js";
 import { wasmBackend, wasmGemmConfig } from "../../src/backend/wasm/wasm_backend.js";
 import { workerUnits } from "../../src/backend/wasm/gemm_pool.js";
+import { causalBias } from "../../src/nn/attention_impl.js";
 
 const g = new Generator(77);
 const chance = () => g.nextDouble() < 0.5;
@@ -193,24 +194,26 @@ test("KILN_RELAXED_SIMD=1 opts in to the relaxed SIMD build: close to float64 on
   assert.equal(child(`const k = await import(${JSON.stringify(api)}); console.log(k.wasmGemmVariant());`).stdout.trim(), "simd");
 });
 
-test("fused attention and its gradients on 1–4 threads give the same bits (one unit per batch element), with and without a bias", () => forcedThreads(() => {
+test("fused attention and its gradients on 1–4 threads give the same bits (one unit per batch element), with no bias, a bias and a causal mask, in both layouts", () => forcedThreads(() => {
   const before = workerUnits();
-  const run = (threads: number, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null) => {
+  const run = (threads: number, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, seq: boolean) => {
     setNumThreads(threads);
-    const { out, probs } = wasmBackend!.attention(q, k, v, bias, 0.3, "float32", true);
+    const { out, probs } = wasmBackend!.attention(q, k, v, bias, 0.3, "float32", true, seq);
     const p = Tensor.fromStorage(probs!, [...q.shape.slice(0, -1), k.shape[k.ndim - 2]]), gr = randn(q.shape.slice(0, -1).concat(v.shape[v.ndim - 1]), { generator: new Generator(5) });
-    const { dq, dk, dv } = wasmBackend!.attentionBackward(gr, q, k, v, p, 0.3, "float32");
+    const { dq, dk, dv } = wasmBackend!.attentionBackward(gr, q, k, v, p, bias, 0.3, "float32", [seq, !seq, seq]);
     const bitsOf = (x: ArrayLike<number>) => new Uint32Array(Float32Array.from(x).buffer);
     return [...bitsOf(out), ...bitsOf(probs!), ...bitsOf(dq), ...bitsOf(dk), ...bitsOf(dv)];
   };
   // (B, H) batch of strided head views of (B, T, H·hs), as MultiheadAttention passes them
   for (const [B, H, L, S, hs] of [[3, 2, 5, 7, 3], [4, 4, 64, 64, 32], [2, 3, 17, 9, 8]]) {
     const head = (T: number) => randn([B, T, H * hs], { generator: g }).reshape([B, T, H, hs]).transpose(1, 2);
-    const q = head(L), k = head(S), v = head(S), bias = chance() ? randn([L, S], { generator: g }) : null;
-    const one = run(1, q, k, v, bias);
-    for (const threads of [2, 3, 4]) {
-      const got = run(threads, q, k, v, bias), i = got.findIndex((x, j) => x !== one[j]);
-      assert.equal(i, -1, `attention (${B}, ${H}, ${L}, ${S}, ${hs}) on ${threads} threads: element ${i} differs from one thread`);
+    const q = head(L), k = head(S), v = head(S);
+    for (const bias of [null, randn([L, S], { generator: g }), causalBias(L, S, "float32")]) {
+      const seq = chance(), one = run(1, q, k, v, bias, seq);
+      for (const threads of [2, 3, 4]) {
+        const got = run(threads, q, k, v, bias, seq), i = got.findIndex((x, j) => x !== one[j]);
+        assert.equal(i, -1, `attention (${B}, ${H}, ${L}, ${S}, ${hs}) on ${threads} threads: element ${i} differs from one thread`);
+      }
     }
   }
   assert.ok(workerUnits() > before, "no worker ever took an attention unit");

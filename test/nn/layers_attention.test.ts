@@ -15,6 +15,8 @@ import { SinusoidalPositionalEncoding } from "../../src/nn/layers/positional.js"
 import { scaledDotProductAttention } from "../../src/nn/functional_attention.js";
 import { closeness, fromFixture, loadFixture, type FixtureTensor } from "../fixture.js";
 import { nodeNames } from "../graph.js";
+import { active } from "../../src/backend/active.js";
+import type { Backend } from "../../src/backend/backend.js";
 
 // ---- PyTorch fixtures --------------------------------------------------------------------------------
 
@@ -207,6 +209,19 @@ test("masks: generateSquareSubsequentMask, isCausal, bool and float forms agree;
   assert.ok(scaledDotProductAttention(q, k, v, { dropoutP: 1 }).toTypedArray().every((e) => e === 0));
 });
 
+/** How many times fn calls the active backend's kernel `name`. */
+function countKernel(name: keyof Backend, fn: () => void): number {
+  const saved = active.b;
+  let n = 0;
+  active.b = { ...saved, [name]: (...args: unknown[]) => { n++; return (saved[name] as (...a: unknown[]) => unknown)(...args); } };
+  try {
+    fn();
+  } finally {
+    active.b = saved;
+  }
+  return n;
+}
+
 test("the fused attention path (no weights, no dropout) matches the composite, with and without gradients, on both backends", () => {
   for (const be of ["js", "wasm"]) {
     setBackend(be);
@@ -219,6 +234,10 @@ test("the fused attention path (no weights, no dropout) matches the composite, w
       assert.ok(nodeNames(fused).has("attention") && !nodeNames(fused).has("softmax"), "needWeights: false runs the attention primitive");
       assert.ok(nodeNames(composite).has("softmax") && !nodeNames(composite).has("attention"), "weights asked for run the composite");
       assertAllClose(fused, composite);
+      // the output comes laid out as (N, L, heads, hs), so the heads merge by a view, and the gradients likewise
+      assert.ok(!nodeNames(fused).has("clone"), "the heads of the fused output merge without a copy");
+      const copies = countKernel("copy", () => grad(fused.square().sum(), x, { retainGraph: true }));
+      assert.equal(copies, 0, "the fused path's backward splits dq, dk, dv into heads without a copy");
       const [gFused] = grad(fused.square().sum(), x), [gComposite] = grad(composite.square().sum(), x);
       assertAllClose(gFused!, gComposite!, 1e-5);
       // without gradients the kernel skips the probabilities; the output is the same

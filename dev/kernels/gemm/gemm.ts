@@ -47,9 +47,9 @@ const SCRATCH0: usize = CTL + 64;
 @inline const BY_IMAGE_COL2IM = 5;
 @inline const BY_EW_ROWS = 6;
 @inline const BY_ATTENTION = 7;
-@inline const ATT_BYTES = 68;
+@inline const ATT_BYTES = 76;
 @inline const BY_ATTENTION_BACKWARD = 8;
-@inline const ATT_BACKWARD_BYTES = 88;
+@inline const ATT_BACKWARD_BYTES = 104;
 
 /** Address of the control words, for the JS side. */
 export function control(): usize {
@@ -524,39 +524,115 @@ function attentionSoftmax(p: usize, L: i32, S: i32): void {
   }
 }
 
+// How `rangedGemm` uses each row panel's range [lo, hi): the columns of C it computes, or the k it sums.
+@inline const N_RANGE = 0;
+@inline const K_RANGE = 1;
+
+/** Zero the mr×nr block of C at c (row stride ld bytes). */
+function zeroBlock(c: usize, ld: usize, mr: i32, nr: i32): void {
+  for (let i = 0; i < mr; i++) memory.fill(c + <usize>i * ld, 0, <usize>(nr * 4));
+}
+
+/**
+ * C (M×N, row stride ldc) = A (M×K) @ B (K×N) for K ≤ KC and N ≤ NC (one block of each), where every row i of A
+ * carries a range [lo[i], hi[i]) (i32 arrays): with N_RANGE, C[i][j] is known to be masked out for j outside it,
+ * so a tile whose columns miss the union of its rows' ranges is set to 0 instead of computed; with K_RANGE, A[i][k]
+ * is 0 for k outside it, so each panel sums only the k of its rows' union.
+ * NOTE: attention's causal mask makes half the (L, S) scores -inf and half the probabilities 0: this skips their
+ * tiles. A skipped term is an exact 0 in the full sum (0 · x = 0 for finite x), and the sums keep their k order,
+ * so the results are those of `gemm` (up to the sign of an all-zero sum).
+ */
+function rangedGemm(scratch: usize, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize, ldc: i32,
+  M: i32, N: i32, K: i32, lo: usize, hi: usize, mode: i32): void {
+  const ap0 = scratch, bp0 = scratch + BP_AT, tile = scratch + TILE_AT, ld = <usize>ldc * 4;
+  packB(bp0, b, brs, bcs, K, N);
+  for (let ic = 0; ic < M; ic += MC) {
+    const mc = min(MC, M - ic), tall = talls(mc);
+    packA(ap0, a + <usize>(ic * ars) * 4, ars, acs, mc, K, tall);
+    let ap = ap0;
+    for (let ir = 0; ir < mc;) {
+      const h = ir < tall * MR ? MR : 4, mr = min(h, mc - ir), ci = c + <usize>((ic + ir) * ldc) * 4;
+      let rl = load<i32>(lo + <usize>(ic + ir) * 4), rh = load<i32>(hi + <usize>(ic + ir) * 4);
+      for (let i = ic + ir + 1; i < ic + ir + mr; i++) {
+        rl = min(rl, load<i32>(lo + <usize>i * 4));
+        rh = max(rh, load<i32>(hi + <usize>i * 4));
+      }
+      for (let jr = 0; jr < N; jr += NR) {
+        const nr = min(NR, N - jr), cij = ci + <usize>jr * 4;
+        let bp = bp0 + <usize>(jr * K * 4), apk = ap, kc = K;
+        if (mode == K_RANGE) {
+          bp += <usize>(rl * NR * 4);
+          apk += <usize>(rl * h * 4);
+          kc = rh - rl;
+        }
+        if (kc <= 0 || (mode == N_RANGE && (jr + nr <= rl || jr >= rh))) zeroBlock(cij, ld, mr, nr);
+        else if (h == MR) microTall(kc, apk, bp, cij, ldc, false, mr, nr, tile);
+        else micro4(kc, apk, bp, cij, ldc, false, mr, nr, tile);
+      }
+      ap += <usize>(K * h * 4);
+      ir += h;
+    }
+  }
+}
+
 /**
  * One batch element of an attention (a BY_ATTENTION unit) from its record at r (i32 words): q, qrs, qcs, k, krs, kcs,
  * v, vrs, vcs (addresses and element strides), p and o (its probs (L, S) and out (L, Ev) blocks), L, S, E, Ev, bias
- * ((L, S) contiguous, or 0), scale (f32). The scores are computed in p (k's strides swapped make kᵀ), scaled and
- * biased there, turned into probabilities row by row, then multiplied by v into o: the (L, S) block stays in this
- * thread's cache from the first product to the second.
+ * ((L, S) contiguous, or 0), scale (f32), o's row stride (elements), ranges (0, or the bias's live columns of each row
+ * and live rows of each column: rowLo[L], rowHi[L], colLo[S], colHi[S], i32). The scores are computed in p (k's
+ * strides swapped make kᵀ), scaled and biased there, turned into probabilities row by row, then multiplied by v into
+ * o: the (L, S) block stays in this thread's cache from the first product to the second. With ranges (and one K and
+ * N block per product), tiles the bias masks out are skipped in both products.
  */
 function attentionUnit(scratch: usize, r: usize): void {
-  const p = <usize>load<u32>(r, 36), L = load<i32>(r, 44), S = load<i32>(r, 48), E = load<i32>(r, 52), Ev = load<i32>(r, 56);
-  const bias = <usize>load<u32>(r, 60), scale = load<f32>(r, 64);
-  gemm(scratch, <usize>load<u32>(r), load<i32>(r, 4), load<i32>(r, 8), <usize>load<u32>(r, 12), load<i32>(r, 20), load<i32>(r, 16), p, S, L, S, E);
+  const p = <usize>load<u32>(r, 36), o = <usize>load<u32>(r, 40), L = load<i32>(r, 44), S = load<i32>(r, 48), E = load<i32>(r, 52), Ev = load<i32>(r, 56);
+  const bias = <usize>load<u32>(r, 60), scale = load<f32>(r, 64), ors = load<i32>(r, 68), ranges = <usize>load<u32>(r, 72);
+  const q = <usize>load<u32>(r), qrs = load<i32>(r, 4), qcs = load<i32>(r, 8), k = <usize>load<u32>(r, 12), krs = load<i32>(r, 16), kcs = load<i32>(r, 20);
+  const v = <usize>load<u32>(r, 24), vrs = load<i32>(r, 28), vcs = load<i32>(r, 32);
+  const ranged = ranges != 0 && E <= KC && S <= KC && S <= NC && Ev <= NC;
+  const rowLo = ranges, rowHi = ranges + <usize>L * 4;
+  if (ranged) rangedGemm(scratch, q, qrs, qcs, k, kcs, krs, p, S, L, S, E, rowLo, rowHi, N_RANGE);
+  else gemm(scratch, q, qrs, qcs, k, kcs, krs, p, S, L, S, E);
   if (scale != 1 || bias != 0) scaleAdd(p, bias, scale, L * S);
   attentionSoftmax(p, L, S);
-  gemm(scratch, p, S, 1, <usize>load<u32>(r, 24), load<i32>(r, 28), load<i32>(r, 32), <usize>load<u32>(r, 40), Ev, L, Ev, S);
+  if (ranged) rangedGemm(scratch, p, S, 1, v, vrs, vcs, o, ors, L, Ev, S, rowLo, rowHi, K_RANGE);
+  else gemm(scratch, p, S, 1, v, vrs, vcs, o, ors, L, Ev, S);
 }
 
 /**
  * One batch element of attention's gradients (a BY_ATTENTION_BACKWARD unit) from its record at r (i32 words): g, grs,
  * gcs, q, qrs, qcs, k, krs, kcs, v, vrs, vcs (addresses and element strides), p (its probs (L, S), contiguous), ds
- * (its (L, S) scratch block), dq, dk, dv (its (L, E), (S, E), (S, Ev) output blocks), L, S, E, Ev, scale (f32).
+ * (its (L, S) scratch block), dq, dk, dv (its (L, E), (S, E), (S, Ev) output blocks), L, S, E, Ev, scale (f32), the
+ * row strides of dq, dk and dv (elements), ranges (as attentionUnit's).
  * dv = pᵀ g, ds = softmaxBackward(g vᵀ, p) · scale, dq = ds k, dk = dsᵀ q: the products of the rule's composite,
- * with p and ds in this thread's cache from the first product to the last.
+ * with p and ds in this thread's cache from the first product to the last; with ranges, the tiles of masked scores
+ * (p = 0, so ds = 0) are skipped in all four.
  */
 function attentionBackwardUnit(scratch: usize, r: usize): void {
   const g = <usize>load<u32>(r), grs = load<i32>(r, 4), gcs = load<i32>(r, 8);
-  const p = <usize>load<u32>(r, 48), ds = <usize>load<u32>(r, 52);
+  const q = <usize>load<u32>(r, 12), qrs = load<i32>(r, 16), qcs = load<i32>(r, 20), k = <usize>load<u32>(r, 24), krs = load<i32>(r, 28), kcs = load<i32>(r, 32);
+  const v = <usize>load<u32>(r, 36), vrs = load<i32>(r, 40), vcs = load<i32>(r, 44);
+  const p = <usize>load<u32>(r, 48), ds = <usize>load<u32>(r, 52), dq = <usize>load<u32>(r, 56), dk = <usize>load<u32>(r, 60), dv = <usize>load<u32>(r, 64);
   const L = load<i32>(r, 68), S = load<i32>(r, 72), E = load<i32>(r, 76), Ev = load<i32>(r, 80), scale = load<f32>(r, 84);
-  gemm(scratch, p, 1, S, g, grs, gcs, <usize>load<u32>(r, 64), Ev, S, Ev, L);
-  gemm(scratch, g, grs, gcs, <usize>load<u32>(r, 36), load<i32>(r, 44), load<i32>(r, 40), ds, S, L, S, Ev);
+  const dqrs = load<i32>(r, 88), dkrs = load<i32>(r, 92), dvrs = load<i32>(r, 96), ranges = <usize>load<u32>(r, 100);
+  const ranged = ranges != 0 && L <= KC && S <= KC && Ev <= KC && S <= NC && E <= NC && Ev <= NC;
+  const rowLo = ranges, rowHi = ranges + <usize>L * 4, colLo = rowHi + <usize>L * 4, colHi = colLo + <usize>S * 4;
+  if (ranged) {
+    rangedGemm(scratch, p, 1, S, g, grs, gcs, dv, dvrs, S, Ev, L, colLo, colHi, K_RANGE);
+    rangedGemm(scratch, g, grs, gcs, v, vcs, vrs, ds, S, L, S, Ev, rowLo, rowHi, N_RANGE);
+  } else {
+    gemm(scratch, p, 1, S, g, grs, gcs, dv, dvrs, S, Ev, L);
+    gemm(scratch, g, grs, gcs, v, vcs, vrs, ds, S, L, S, Ev);
+  }
   softmax_backward_last(ds, p, ds, L, S, 0);
   if (scale != 1) scaleAdd(ds, 0, scale, L * S);
-  gemm(scratch, ds, S, 1, <usize>load<u32>(r, 24), load<i32>(r, 28), load<i32>(r, 32), <usize>load<u32>(r, 56), E, L, E, S);
-  gemm(scratch, ds, 1, S, <usize>load<u32>(r, 12), load<i32>(r, 16), load<i32>(r, 20), <usize>load<u32>(r, 60), E, S, E, L);
+  if (ranged) {
+    rangedGemm(scratch, ds, S, 1, k, krs, kcs, dq, dqrs, L, E, S, rowLo, rowHi, K_RANGE);
+    rangedGemm(scratch, ds, 1, S, q, qrs, qcs, dk, dkrs, S, E, L, colLo, colHi, K_RANGE);
+  } else {
+    gemm(scratch, ds, S, 1, k, krs, kcs, dq, dqrs, L, E, S);
+    gemm(scratch, ds, 1, S, q, qrs, qcs, dk, dkrs, S, E, L);
+  }
 }
 
 /**

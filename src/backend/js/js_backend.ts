@@ -1,7 +1,7 @@
 // The TypeScript reference backend: the executable specification every other backend is tested against.
 import type { Backend, View } from "../backend.js";
 import { allocStorage, type DType, type Storage } from "../../dtype.js";
-import { broadcastStrides, contiguousStrides, numelOf, mapDims } from "../../shape.js";
+import { broadcastStrides, contiguousStrides, numelOf, mapDims, seqMajorStrides } from "../../shape.js";
 import { coalesce, forEachRow, isContiguous, swapLast } from "./strided.js";
 import { COPY_RUN, copyRuns } from "./copy_runs.js";
 import { erf } from "./special.js";
@@ -118,6 +118,13 @@ export function copyInto(dst: Storage, dstOff: number, dstStrides: readonly numb
     const ds = inner[0], ss = inner[1], sb = src.buf;
     for (let i = 0; i < len; i++, di += ds, si += ss) dst[di] = sb[si];
   });
+}
+
+/** A contiguous x of `shape` (at least 3 dims) copied into its seqMajorStrides layout (dims -3 and -2 swapped). */
+function toSeqMajor(x: Storage, shape: readonly number[], dtype: DType): Storage {
+  const out = allocStorage(dtype, x.length);
+  copyInto(out, 0, seqMajorStrides(shape), { buf: x, shape, strides: contiguousStrides(shape), offset: 0 });
+  return out;
 }
 
 /**
@@ -462,7 +469,7 @@ export const jsBackend: Backend = {
   },
 
   // the composite it fuses, kernel by kernel: matmul, scale, bias, softmax, matmul
-  attention(q, k, v, bias, scale, dtype, withProbs) {
+  attention(q, k, v, bias, scale, dtype, withProbs, seqMajor) {
     const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], S = k.shape[nd - 2];
     const sShape = [...batch, L, S];
     const scores = jsBackend.matmul(q, swapLast(k), sShape, dtype); // (...batch, L, S)
@@ -479,7 +486,7 @@ export const jsBackend: Backend = {
     }
     const probs = jsBackend.softmax({ buf: scores, shape: sShape, strides: contiguousStrides(sShape), offset: 0 }, nd - 1, false, dtype);
     const out = jsBackend.matmul({ buf: probs, shape: sShape, strides: contiguousStrides(sShape), offset: 0 }, v, [...batch, L, v.shape[nd - 1]], dtype);
-    return { out, probs: withProbs ? probs : null };
+    return { out: seqMajor ? toSeqMajor(out, [...batch, L, v.shape[nd - 1]], dtype) : out, probs: withProbs ? probs : null };
   },
 
   // the composite it fuses, kernel by kernel: layerNorm, mul, add (w, b broadcast along the rows)
@@ -502,7 +509,7 @@ export const jsBackend: Backend = {
     return { dx, dw, db: jsBackend.sum(gv, [0], dtype) };
   },
 
-  attentionBackward(g, q, k, v, probs, scale, dtype) {
+  attentionBackward(g, q, k, v, probs, _bias, scale, dtype, seqMajor) {
     const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2];
     const dense = (buf: Storage, shape: number[]): View => ({ buf, shape, strides: contiguousStrides(shape), offset: 0 });
     const dv = jsBackend.matmul(swapLast(probs), g, v.shape, dtype);
@@ -514,6 +521,7 @@ export const jsBackend: Backend = {
     }
     const dq = jsBackend.matmul(dense(ds, sShape), k, [...batch, L, E], dtype);
     const dk = jsBackend.matmul(swapLast(dense(ds, sShape)), q, [...batch, S, E], dtype);
-    return { dq, dk, dv };
+    const lay = (x: Storage, shape: number[], i: number) => (seqMajor[i] ? toSeqMajor(x, shape, dtype) : x);
+    return { dq: lay(dq, [...batch, L, E], 0), dk: lay(dk, [...batch, S, E], 1), dv: lay(dv, v.shape.slice(), 2) };
   },
 };

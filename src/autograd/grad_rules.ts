@@ -188,6 +188,12 @@ export const rules = {
     const flat = x.ndim === 2;
     const rows = flat ? x.shape[0] : x.shape.slice(0, -1).reduce((p, s) => p * s, 1);
     const g2 = flat ? g : g.reshape(rows, w.shape[0]);
+    const need = [x.requiresGrad, w.requiresGrad, n.inputs.length > 2 && n.inputs[2].requiresGrad] as const;
+    // building no graph, one kernel gives all three (g copied in once)
+    if (!gradMode.enabled && g.dtype === x.dtype && g.dtype === w.dtype) {
+      const [dx, dw, db] = P.linearGrads(g2, flat ? x : x.reshape(rows, w.shape[1]), w, need);
+      return [dx && !flat ? dx.reshape(x.shape) : dx, dw, db];
+    }
     return [
       x.requiresGrad ? (flat ? P.matmul(g2, w) : P.matmul(g2, w).reshape(x.shape)) : null,
       w.requiresGrad ? P.matmul(P.permute(g2, [1, 0]), flat ? x : x.reshape(rows, w.shape[1])) : null,

@@ -60,6 +60,12 @@ export interface Backend {
   /** x (rows, in) @ wt (in, out), plus b (out) on every row when given: the matmul, then each element + b[j] rounded once. */
   linear(x: View, wt: View, b: View | null, outShape: readonly number[], outDtype: DType): Storage;
   /**
+   * linear's gradients from the upstream g (rows, out), its input x (rows, in) and weight w (out, in): dx = g w
+   * (rows, in), dw = gᵀ x (out, in) and db = g summed over its rows (out), as matmul and sum compute them; each
+   * null unless `need` asks for it.
+   */
+  linearBackward(g: View, x: View, w: View, need: readonly [dx: boolean, dw: boolean, db: boolean], outDtype: DType): { dx: Storage | null; dw: Storage | null; db: Storage | null };
+  /**
    * Attention without dropout: probs = softmax(q kᵀ · scale + bias) along the last dim and out = probs v, for
    * q (...batch, L, E), k (...batch, S, E), v (...batch, S, Ev) with equal batch dims and bias (L, S) or null:
    * the matmul, each score · scale then + bias rounded once each (the multiply skipped when scale is 1), softmax,

@@ -251,6 +251,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
+ * linear's gradients for a backward pass that builds no graph (nothing is recorded): dx = g w, dw = gᵀ x and db = g
+ * summed over rows, for g (rows, out), x (rows, in), w (out, in) of one dtype; null where `need` is false.
+ * NOTE: one kernel instead of two matmuls and a sum, so the wasm backend copies g in once instead of three times.
+ */
+export function linearGrads(g: Tensor, x: Tensor, w: Tensor, need: readonly [boolean, boolean, boolean]): [Tensor | null, Tensor | null, Tensor | null] {
+  const dt = g.dtype, R = g.shape[0], O = g.shape[1], I = w.shape[1];
+  const r = active.b.linearBackward(g, x, w, need, dt);
+  return [r.dx && fresh(r.dx, [R, I], dt), r.dw && fresh(r.dw, [O, I], dt), r.db && fresh(r.db, [O], dt)];
+}
+
+/**
  * Whether attention stores a result shaped like x with dims -3 and -2 swapped: x is itself laid out so (heads of
  * (N, L, H, D) viewed as (N, H, L, D), as MultiheadAttention passes them), and the result then merges its heads back
  * to (N, L, H·D) by a view instead of a copy.

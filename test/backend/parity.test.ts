@@ -225,6 +225,15 @@ const CASES: Partial<Record<Kernel, () => Case>> = {
     // matmul's bound; the bias is one more rounding of a sum below 4 in magnitude
     return { run: (be) => be.linear(x, wt, b, [M, N], "float32"), tol: { ulp: 2, abs: 8 * K * 2 ** -24 * 4 + 2 ** -22 } };
   },
+  // matmul's bound for both products (K = rows for dw), sum's for db
+  linearBackward: () => {
+    const R = pick(DIM), O = pick(DIM), I = pick(DIM), g = view([R, O]), x = view([R, I]), w = view([O, I]);
+    const need = [chance(0.8), chance(0.8), chance(0.8)] as [boolean, boolean, boolean];
+    return {
+      run: (be) => { const r = be.linearBackward(g, x, w, need, "float32"); return Float32Array.from([...(r.dx ?? []), ...(r.dw ?? []), ...(r.db ?? [])]); },
+      tol: { ulp: 2, abs: 8 * Math.max(R, O) * 2 ** -24 * 4 },
+    };
+  },
   // the products' bound (values below 2, probabilities below 1) plus softmax's rows; masked biases (causal, padded
   // keys, scattered -inf with a fully masked row) reach the kernels' tile skipping, seqMajor their head layout
   attention: () => {

@@ -154,3 +154,16 @@ test("KILN_BACKEND selects the backend at start-up; by default wasm runs where S
   assert.equal(bad.stdout.trim(), "wasm");
   assert.match(bad.stderr, /\[KILN_BACKEND\] backend 'cuda' is not available here \(available: js, wasm\)/);
 });
+
+test("linearBackward's one-arena kernel gives the bits of the separate matmuls and sum, on one thread and on the pool", () => {
+  const be = wasmBackend!, bits = (x: ArrayLike<number> | null) => (x ? Array.from(new Uint32Array(Float32Array.from(x).buffer)) : null);
+  // (rows, out, in): a small layer, transformer shapes (the pool: a row split and a K split), a narrow head
+  for (const [R, O, I] of [[33, 17, 9], [2048, 128, 128], [256, 384, 128], [300, 10, 64]]) {
+    const gr = randn([R, O], { generator: g }), x = randomMatrix(R, I), w = randomMatrix(O, I);
+    const need = [true, pick([true, false]), true] as const;
+    const got = be.linearBackward(gr, x, w, need, "float32");
+    assert.deepEqual(bits(got.dx), bits(be.matmul(gr, w, [R, I], "float32")), `dx (${R}, ${O}, ${I})`);
+    assert.deepEqual(bits(got.dw), need[1] ? bits(be.matmul(gr.mT, x, [O, I], "float32")) : null, `dw (${R}, ${O}, ${I})`);
+    assert.deepEqual(bits(got.db), bits(be.sum(gr, [0], "float32")), `db (${R}, ${O}, ${I})`);
+  }
+});

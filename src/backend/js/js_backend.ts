@@ -469,6 +469,14 @@ export const jsBackend: Backend = {
   },
 
   // the composite it fuses, kernel by kernel: matmul, scale, bias, softmax, matmul
+  linearBackward(g, x, w, need, dtype) {
+    const R = g.shape[0], O = g.shape[1], I = w.shape[1];
+    return {
+      dx: need[0] ? jsBackend.matmul(g, w, [R, I], dtype) : null,
+      dw: need[1] ? jsBackend.matmul(swapLast(g), x, [O, I], dtype) : null,
+      db: need[2] ? jsBackend.sum(g, [0], dtype) : null,
+    };
+  },
   attention(q, k, v, bias, scale, dtype, withProbs, seqMajor) {
     const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), L = q.shape[nd - 2], S = k.shape[nd - 2];
     const sShape = [...batch, L, S];

@@ -160,24 +160,25 @@ function wasmMatmul(ex: GemmExports, a: View, b: View, outShape: readonly number
   return out;
 }
 
+/** How a product is cut into units, and the arena bytes of its job besides the operands (call table, C, bias, flags, partials). */
+export interface GemmPlan {
+  threads: number; split: number; width: number; chunks: number; early: boolean;
+  tBytes: number; cBytes: number; biasBytes: number; fBytes: number; jobBytes: number;
+}
+
 /**
- * Run a (...batch, M, K) @ b (...batch, K, N) (+ bias) in WebAssembly memory; returns the address of C there,
- * and copies C into `out` when given. Copies each operand's touched span in (contiguous for plain tensors, so
- * one memcpy), lists one call per batch with its offsets and the original strides, splits the calls into
- * units (row, column or K blocks) that the threads take.
- * NOTE: copying the span instead of gathering the view keeps transposes and broadcast batches free; a narrow
- * slice of a much larger storage copies the whole span between its first and last element.
+ * The units of a (...batch, M, K) @ b (...batch, K, N) (+ bias) product: row, column or K blocks of each call,
+ * about UNITS_PER_THREAD per thread; `out` (where C goes) decides whether blocks are copied out as they finish.
  */
-function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[], bias: View | null, out: Float32Array | null): number {
+export function planGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[], bias: View | null, out: Float32Array | null): GemmPlan {
   const nd = outShape.length;
   const M = outShape[nd - 2], N = outShape[nd - 1], K = a.shape[nd - 1];
   const total = numelOf(outShape), calls = total / (M * N);
   const threads = calls * M * N * K >= wasmGemmConfig.minThreadWork ? getNumThreads() : 1;
-  const scratches = prepareThreads(threads);
   // Column blocks each re-pack all of A, row blocks all of B. NOTE: packing column-major A (Aᵀ) reads 16 bytes
   // per cache line, so its column blocks ran ~8% slower than A·B at N = 512–1024: split its rows instead,
   // unless that side gives fewer blocks than wanted and the other more.
-  const ars = a.strides[nd - 2], acs = a.strides[nd - 1], brs = b.strides[nd - 2], bcs = b.strides[nd - 1];
+  const ars = a.strides[nd - 2], acs = a.strides[nd - 1];
   const wanted = Math.ceil((UNITS_PER_THREAD * threads) / calls), rowUnits = Math.ceil(M / MIN_CHUNK), colUnits = Math.ceil(N / MIN_CHUNK);
   const rowsFirst = ars === 1 && acs !== 1;
   const byRows = rowsFirst ? rowUnits >= Math.min(wanted, colUnits) : colUnits < Math.min(wanted, rowUnits);
@@ -190,11 +191,7 @@ function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[],
   if (threads > 1 && chunks < wanted && kUnits > chunks && partialBytes <= MAX_PARTIALS) {
     split = SPLIT.BY_K; width = kb; chunks = kUnits;
   }
-  const [alo, ahi] = span(a), [blo, bhi] = span(b);
-  const tBytes = align64(calls * CALL_WORDS * 4), aBytes = align64((ahi - alo + 1) * 4), bBytes = align64((bhi - blo + 1) * 4);
-  const cBytes = align64(total * 4), biasBytes = bias ? align64(N * 4) : 0;
-  // NOTE: WebAssembly memory only grows, so the largest matmul so far stays reserved (3 × 16 MiB at N = 2048);
-  // RSS stays flat across calls of the same size, which is what training loops do.
+  const tBytes = align64(calls * CALL_WORDS * 4), cBytes = align64(total * 4), biasBytes = bias ? align64(N * 4) : 0;
   // NOTE: copying C out on one thread after the job left the other threads idle for it (7 MiB: 0.7–2.7 ms);
   // with block flags the calling thread copies each finished block (its own while still in cache) between units.
   const units = calls * chunks;
@@ -202,13 +199,33 @@ function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[],
   const early = out !== null && threads > 1 && units > 1 && blockElems >= MIN_EARLY &&
     (split === SPLIT.BY_ROWS || chunks === 1 || (split === SPLIT.BY_COLS && width >= MIN_COPY_RUN));
   const fBytes = early ? align64(units * 4) : 0;
-  const base = ex.arena(tBytes + aBytes + bBytes + cBytes + biasBytes + fBytes + (split === SPLIT.BY_K ? partialBytes : 0), scratches);
-  const tAt = base, aAt = base + tBytes, bAt = aAt + aBytes, cAt = bAt + bBytes, biasAt = bias ? cAt + cBytes : 0;
-  const fAt = early ? cAt + cBytes + biasBytes : 0, pAt = cAt + cBytes + biasBytes + fBytes;
+  return { threads, split, width, chunks, early, tBytes, cBytes, biasBytes, fBytes, jobBytes: tBytes + cBytes + biasBytes + fBytes + (split === SPLIT.BY_K ? partialBytes : 0) };
+}
+
+/** Bytes of a view's touched span in the arena (64-byte aligned). */
+export const spanBytes = (x: View): number => { const [lo, hi] = span(x); return align64((hi - lo + 1) * 4); };
+
+/** Copy x's touched span to byte address `at` of the arena; returns the span's first element (where `at` holds it). */
+export function placeSpan(ex: GemmExports, x: View, at: number): number {
+  const [lo, hi] = span(x);
+  new Float32Array(ex.memory.buffer).set((x.buf as Float32Array).subarray(lo, hi + 1), at >> 2);
+  return lo;
+}
+
+/**
+ * Run a planned product whose operands' spans are in the arena (a's element alo at byte aAt, b's blo at bAt), with
+ * the job's bytes at jobAt: lists one call per batch with its offsets and the original strides, and launches the
+ * units; returns the address of C there, and copies C into `out` when given.
+ */
+export function execGemm(ex: GemmExports, p: GemmPlan, a: View, aAt: number, alo: number, b: View, bAt: number, blo: number,
+  outShape: readonly number[], bias: View | null, out: Float32Array | null, jobAt: number): number {
+  const nd = outShape.length;
+  const M = outShape[nd - 2], N = outShape[nd - 1], K = a.shape[nd - 1], units = (numelOf(outShape) / (M * N)) * p.chunks;
+  const ars = a.strides[nd - 2], acs = a.strides[nd - 1], brs = b.strides[nd - 2], bcs = b.strides[nd - 1];
+  const tAt = jobAt, cAt = tAt + p.tBytes, biasAt = bias ? cAt + p.cBytes : 0;
+  const fAt = p.early ? cAt + p.cBytes + p.biasBytes : 0, pAt = cAt + p.cBytes + p.biasBytes + p.fBytes;
   // memory.buffer changes when arena() grows memory: take the views after it
   const heap = new Float32Array(ex.memory.buffer), words = new Int32Array(ex.memory.buffer);
-  heap.set((a.buf as Float32Array).subarray(alo, ahi + 1), aAt >> 2);
-  heap.set((b.buf as Float32Array).subarray(blo, bhi + 1), bAt >> 2);
   if (bias) {
     const bb = bias.buf as Float32Array, bs = bias.strides[0];
     if (bs === 1) heap.set(bb.subarray(bias.offset, bias.offset + N), biasAt >> 2);
@@ -228,8 +245,24 @@ function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[],
       for (let t = 0, ao = offs[0], bo = offs[1]; t < len; t++, ao += inner[0], bo += inner[1]) call(ao, bo);
     });
   }
-  launch(ex, { units, chunks, split, width, calls: tAt, partials: pAt, flags: fAt, conv: 0 }, threads, cAt, M, N, out);
+  launch(ex, { units, chunks: p.chunks, split: p.split, width: p.width, calls: tAt, partials: pAt, flags: fAt, conv: 0 }, p.threads, cAt, M, N, out);
   return cAt;
+}
+
+/**
+ * Run a (...batch, M, K) @ b (...batch, K, N) (+ bias) in WebAssembly memory; returns the address of C there,
+ * and copies C into `out` when given. Copies each operand's touched span in (contiguous for plain tensors, so
+ * one memcpy), then runs the planned units (planGemm, execGemm).
+ * NOTE: copying the span instead of gathering the view keeps transposes and broadcast batches free; a narrow
+ * slice of a much larger storage copies the whole span between its first and last element.
+ * NOTE: WebAssembly memory only grows, so the largest matmul so far stays reserved (3 × 16 MiB at N = 2048);
+ * RSS stays flat across calls of the same size, which is what training loops do.
+ */
+function runGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[], bias: View | null, out: Float32Array | null): number {
+  const p = planGemm(ex, a, b, outShape, bias, out), aBytes = spanBytes(a), bBytes = spanBytes(b);
+  const base = ex.arena(aBytes + bBytes + p.jobBytes, prepareThreads(p.threads));
+  const alo = placeSpan(ex, a, base), blo = placeSpan(ex, b, base + aBytes);
+  return execGemm(ex, p, a, base, alo, b, base + aBytes, blo, outShape, bias, out, base + aBytes + bBytes);
 }
 
 /** A job's control words (see dev/kernels/gemm/gemm.ts): units = calls × chunks; flags 0 unless C is copied out early. */

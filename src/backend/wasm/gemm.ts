@@ -123,12 +123,15 @@ export function wasmGemmVariant(): GemmVariant | null {
 export const wasmGemmConfig = { minWork: 4096, minThreadWork: 128 * 128 * 128 };
 
 // Units of one call: at least 64 rows or columns each (a thread re-packs the other operand per unit), and
-// about four per thread so a worker that wakes late or shares its core still gets a balanced share.
+// about four per thread so a worker that wakes late or shares its core still gets a balanced share; two from
+// BIG_WORK (M·N·K), where a unit's re-packing costs more than a late wake-up: 2 threads at N = 512–2048 ran
+// 3–4% faster (52.7–57.4 against 50.9–54.7 GFLOP/s at N = 512, interleaved), while the MLP's 64×784×256
+// products ran 2–3% slower with two.
 // MAX_PARTIALS caps the memory of K-block partial products (a split by K; see runGemm).
 // MAX_SWAPPED: the largest output computed transposed (see wasmMatmul).
 // MIN_COPY_RUN: the narrowest column block copied out row by row while other blocks run; MIN_EARLY: the fewest
 // elements of a block worth copying out early (attention's 128 blocks of 64×64 ran 10% slower copied one by one).
-const MIN_CHUNK = 64, UNITS_PER_THREAD = 4, CALL_WORDS = 11, MAX_PARTIALS = 32 << 20, MAX_SWAPPED = 16384, MIN_COPY_RUN = 256, MIN_EARLY = 16384;
+const MIN_CHUNK = 64, UNITS_PER_THREAD = 4, BIG_WORK = 1 << 27, BIG_UNITS_PER_THREAD = 2, CALL_WORDS = 11, MAX_PARTIALS = 32 << 20, MAX_SWAPPED = 16384, MIN_COPY_RUN = 256, MIN_EARLY = 16384;
 
 /** About the elements the micro-kernels compute for an M×N product: M to a multiple of 4 rows (its 5- or 6-row panels end in 4-row ones), N to 8 columns. */
 const padded = (M: number, N: number) => Math.ceil(M / 4) * 4 * Math.ceil(N / 8) * 8;
@@ -168,7 +171,7 @@ export interface GemmPlan {
 
 /**
  * The units of a (...batch, M, K) @ b (...batch, K, N) (+ bias) product: row, column or K blocks of each call,
- * about UNITS_PER_THREAD per thread; `out` (where C goes) decides whether blocks are copied out as they finish.
+ * about UNITS_PER_THREAD per thread (BIG_UNITS_PER_THREAD for big products); `out` (where C goes) decides whether blocks are copied out as they finish.
  */
 export function planGemm(ex: GemmExports, a: View, b: View, outShape: readonly number[], bias: View | null, out: Float32Array | null): GemmPlan {
   const nd = outShape.length;
@@ -179,7 +182,7 @@ export function planGemm(ex: GemmExports, a: View, b: View, outShape: readonly n
   // per cache line, so its column blocks ran ~8% slower than A·B at N = 512–1024: split its rows instead,
   // unless that side gives fewer blocks than wanted and the other more.
   const ars = a.strides[nd - 2], acs = a.strides[nd - 1];
-  const wanted = Math.ceil((UNITS_PER_THREAD * threads) / calls), rowUnits = Math.ceil(M / MIN_CHUNK), colUnits = Math.ceil(N / MIN_CHUNK);
+  const wanted = Math.ceil(((calls * M * N * K >= BIG_WORK ? BIG_UNITS_PER_THREAD : UNITS_PER_THREAD) * threads) / calls), rowUnits = Math.ceil(M / MIN_CHUNK), colUnits = Math.ceil(N / MIN_CHUNK);
   const rowsFirst = ars === 1 && acs !== 1;
   const byRows = rowsFirst ? rowUnits >= Math.min(wanted, colUnits) : colUnits < Math.min(wanted, rowUnits);
   let split: number = byRows ? SPLIT.BY_ROWS : SPLIT.BY_COLS, want = threads === 1 ? 1 : Math.min(wanted, byRows ? rowUnits : colUnits);

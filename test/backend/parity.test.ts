@@ -68,8 +68,8 @@ function view(shape: readonly number[], values: Values = "normal", dtype: DType 
 const wrap = (buf: Storage, shape: readonly number[]): View => ({ buf, shape: shape.slice(), strides: contiguousStrides(shape), offset: 0 });
 
 /** A bias (L, S) view: random, causal (-inf above the diagonal), padded keys (-inf in the last columns), or -inf scattered with one row masked whole. */
-function maskedBias(L: number, S: number): View {
-  const b = view([L, S]), kind = pick(["random", "causal", "padded", "scattered"] as const), pad = int(0, S);
+function maskedBias(L: number, S: number, kind = pick(["random", "causal", "padded", "scattered"] as const)): View {
+  const b = view([L, S]), pad = int(0, S);
   const dead = int(0, Math.max(0, L - 1));
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < S; j++) {
@@ -396,17 +396,18 @@ test("wasm sums are deterministic and the small-size threshold keeps the seed's 
   assert.equal(numelOf([16, 10]) < wasmElementwiseConfig.minTranscendental, true);
 });
 
-test("attention past one K block (L, S > 256: the kernels' unskipped path) matches the reference, masked, in both layouts", () => {
-  const [B, H, L, S, E] = [1, 2, 300, 270, 5];
-  // heads of (B, T, H·E), as MultiheadAttention passes them
-  const head = (T: number): View => { const v = view([B, T, H * E]); return { ...v, shape: [B, H, T, E], strides: [v.strides[0], E * v.strides[2], v.strides[1], v.strides[2]] }; };
-  const q = head(L), k = head(S), v = head(S), gr = head(L), bias = maskedBias(L, S);
-  for (const seq of [false, true]) {
+test("attention with more rows than one packed block (L = 150: ranged tiles over two row blocks) or K blocks (L, S > 256: unskipped) matches the reference, masked, in both layouts", () => {
+  for (const [B, H, L, S, E, kind] of [[1, 2, 150, 140, 8, "causal"], [1, 2, 300, 270, 5, "scattered"]] as const) {
+    // heads of (B, T, H·E), as MultiheadAttention passes them
+    const head = (T: number): View => { const v = view([B, T, H * E]); return { ...v, shape: [B, H, T, E], strides: [v.strides[0], E * v.strides[2], v.strides[1], v.strides[2]] }; };
+    const q = head(L), k = head(S), v = head(S), gr = head(L), bias = maskedBias(L, S, kind);
     const tol = { ulp: 4, abs: 8 * Math.max(L, S) * 2 ** -24 * 16 };
-    compare("attention", { run: (be) => { const r = be.attention(q, k, v, bias, 0.4, "float32", true, seq); return Float32Array.from([...r.probs!, ...r.out]); }, tol },
-      { cases: 0, maxAbs: 0, maxUlp: 0 });
-    const probs = wrap(jsBackend.attention(q, k, v, bias, 0.4, "float32", true, false).probs!, [B, H, L, S]);
-    compare("attentionBackward", { run: (be) => { const r = be.attentionBackward(gr, q, k, v, probs, bias, 0.4, "float32", [seq, seq, !seq]); return Float32Array.from([...r.dq, ...r.dk, ...r.dv]); }, tol },
-      { cases: 0, maxAbs: 0, maxUlp: 0 });
+    for (const seq of [false, true]) {
+      compare("attention", { run: (be) => { const r = be.attention(q, k, v, bias, 0.4, "float32", true, seq); return Float32Array.from([...r.probs!, ...r.out]); }, tol },
+        { cases: 0, maxAbs: 0, maxUlp: 0 });
+      const probs = wrap(jsBackend.attention(q, k, v, bias, 0.4, "float32", true, false).probs!, [B, H, L, S]);
+      compare("attentionBackward", { run: (be) => { const r = be.attentionBackward(gr, q, k, v, probs, bias, 0.4, "float32", [seq, seq, !seq]); return Float32Array.from([...r.dq, ...r.dk, ...r.dv]); }, tol },
+        { cases: 0, maxAbs: 0, maxUlp: 0 });
+    }
   }
 });

@@ -540,7 +540,8 @@ function zeroBlock(c: usize, ld: usize, mr: i32, nr: i32): void {
  * is 0 for k outside it, so each panel sums only the k of its rows' union.
  * NOTE: attention's causal mask makes half the (L, S) scores -inf and half the probabilities 0: this skips their
  * tiles. A skipped term is an exact 0 in the full sum (0 · x = 0 for finite x), and the sums keep their k order,
- * so the results are those of `gemm` (up to the sign of an all-zero sum).
+ * so the results are those of `gemm` (up to the sign of an all-zero sum, and where a skipped A or B value is not
+ * finite: the full product would have put NaN there).
  */
 function rangedGemm(scratch: usize, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize, ldc: i32,
   M: i32, N: i32, K: i32, lo: usize, hi: usize, mode: i32): void {

@@ -42,8 +42,8 @@ function batchOffsets(x: View, calls: number): number[] {
 }
 
 /**
- * Writes at word w the address of batch element n's matrix in view i of copySpans' layout and its row and column
- * strides (elements); returns the next word.
+ * Writes at word w the address of batch element n's matrix of x, whose span copySpans put at byte `start` (its
+ * element lo there), and the matrix's row and column strides (elements); returns the next word.
  */
 function putMatrix(words: Int32Array, w: number, x: View, offs: number[], n: number, start: number, lo: number): number {
   const nd = x.shape.length;

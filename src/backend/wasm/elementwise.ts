@@ -69,7 +69,7 @@ function unary(name: UnaryName, transcendental: boolean): UnaryKernel {
   const key = `u_${name}` as const, ref = jsBackend[name];
   return (x, d) => {
     const n = numelOf(x.shape);
-    if (d !== "float32" || !f32(x) || n === 0 || n < (transcendental ? wasmElementwiseConfig.minTranscendental : wasmElementwiseConfig.minCheap) ||
+    if (n < (transcendental ? wasmElementwiseConfig.minTranscendental : wasmElementwiseConfig.minCheap) || n === 0 || d !== "float32" || !f32(x) ||
       !isContiguous(x.shape, x.strides)) return ref(x, d);
     const ex = lx(), at = arena(ex, n * 4);
     const h = heapOf(ex);
@@ -114,7 +114,7 @@ function binary(name: BinaryName, ref: BinaryKernel): BinaryKernel {
   const key = `b_${name}` as const;
   return (a, b, shape, d) => {
     const n = numelOf(shape);
-    if (d !== "float32" || !f32(a) || !f32(b) || n === 0 || n < wasmElementwiseConfig.minCheap) return ref(a, b, shape, d);
+    if (n < wasmElementwiseConfig.minCheap || n === 0 || d !== "float32" || !f32(a) || !f32(b)) return ref(a, b, shape, d);
     const [am, an] = modeOf(a, shape, n), [bm, bn] = modeOf(b, shape, n);
     // one operand must be the full output (it holds the output in place); the other any mode
     if (am !== FULL && bm !== FULL) return ref(a, b, shape, d);
@@ -140,8 +140,10 @@ function block(dims: readonly number[]): [number, number] | null {
 function reduction(name: "sum" | "max"): ReduceKernel {
   const ref = jsBackend[name];
   return (x, dims, d) => {
-    const n = numelOf(x.shape), nd = x.shape.length, b = block(dims);
-    if (d !== "float32" || !f32(x) || n === 0 || n < wasmElementwiseConfig.minReduce || !b || !isContiguous(x.shape, x.strides)) return ref(x, dims, d);
+    const n = numelOf(x.shape);
+    if (n < wasmElementwiseConfig.minReduce || n === 0 || d !== "float32" || !f32(x)) return ref(x, dims, d);
+    const nd = x.shape.length, b = block(dims);
+    if (!b || !isContiguous(x.shape, x.strides)) return ref(x, dims, d);
     let R = 1;
     for (let i = b[0]; i <= b[1]; i++) R *= x.shape[i];
     const lastBlock = b[1] === nd - 1;

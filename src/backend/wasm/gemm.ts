@@ -426,7 +426,8 @@ function onWasm(a: View, b: View, outShape: readonly number[], dtype: DType): bo
   const nd = outShape.length;
   const work = outShape[nd - 2] * outShape[nd - 1] * a.shape[nd - 1];
   // an empty dim (K = 0: a zero output) needs no kernel
-  return dtype === "float32" && a.buf instanceof Float32Array && b.buf instanceof Float32Array && work !== 0 && work >= wasmGemmConfig.minWork && numelOf(outShape) !== 0;
+  // the size first: the seed's tiny products should leave after one compare
+  return work >= wasmGemmConfig.minWork && work !== 0 && dtype === "float32" && a.buf instanceof Float32Array && b.buf instanceof Float32Array && numelOf(outShape) !== 0;
 }
 
 /** The GEMM kernels of the "wasm" backend, or null when this runtime lacks WebAssembly SIMD. */

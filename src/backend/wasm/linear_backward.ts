@@ -45,8 +45,8 @@ export const linearBackwardKernels: Pick<Backend, "linearBackward"> | null = was
   linearBackward(g, x, w, need, dtype) {
     const R = g.shape[0], O = g.shape[1], I = w.shape[1], work = R * O * I;
     // where matmul or sum would not run in WebAssembly, their own kernels (so the same bits as apart)
-    const f32 = dtype === "float32" && g.buf instanceof Float32Array && x.buf instanceof Float32Array && w.buf instanceof Float32Array;
-    if (!f32 || work === 0 || work < wasmGemmConfig.minWork || (need[2] && (R * O < wasmElementwiseConfig.minReduce || !isContiguous(g.shape, g.strides)))) {
+    if (work < wasmGemmConfig.minWork || work === 0 || dtype !== "float32" || !(g.buf instanceof Float32Array && x.buf instanceof Float32Array && w.buf instanceof Float32Array) ||
+      (need[2] && (R * O < wasmElementwiseConfig.minReduce || !isContiguous(g.shape, g.strides)))) {
       return {
         dx: need[0] ? gemmKernels!.matmul(g, w, [R, I], dtype) : null,
         dw: need[1] ? gemmKernels!.matmul(swapLast(g), x, [O, I], dtype) : null,

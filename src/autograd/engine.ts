@@ -96,7 +96,11 @@ function toLeaf(leaf: Tensor, g: Tensor, pass: Pass): void {
 export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOptions, targets?: Tensor[]): (Tensor | null)[] {
   const createGraph = opts.createGraph ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
-  const pass: Pass = { createGraph, targets, captured: targets ? targets.map(() => null) : [], handedOut: grads.map((g) => g.buf) };
+  // NOTE: built with push: an array from .map is holey (see src/shape.ts), and ownable's includes() deoptimized
+  // runBackward once per process when it met the holey map after a packed one
+  const pass: Pass = { createGraph, targets, captured: [], handedOut: [] };
+  for (let i = 0; i < grads.length; i++) pass.handedOut.push(grads[i].buf);
+  if (targets) for (let i = 0; i < targets.length; i++) pass.captured.push(null);
 
   const prev = gradMode.enabled;
   gradMode.enabled = createGraph;

@@ -88,11 +88,15 @@ function parseShapeArgs<O extends object>(args: ShapeAndOpts<O>, op: string): [n
     opts = last as O;
     rest = args.slice(0, -1);
   }
-  const shape = (rest.length === 1 && Array.isArray(rest[0]) ? rest[0] : rest) as number[];
-  for (const s of shape) {
-    if (typeof s !== "number" || !Number.isInteger(s) || s < 0) throw new Error(`[${op}] invalid size ${JSON.stringify(s)} in shape ${JSON.stringify(shape)}`);
+  const given = (rest.length === 1 && Array.isArray(rest[0]) ? rest[0] : rest) as unknown[];
+  // NOTE: copied with push: a rest-parameter array (zeros(2, 3)) holds any value, and its slice() would give the
+  // tensor a shape array of another elements kind than every op's, which deoptimizes code built for one (src/shape.ts)
+  const shape: number[] = [];
+  for (const s of given) {
+    if (typeof s !== "number" || !Number.isInteger(s) || s < 0) throw new Error(`[${op}] invalid size ${JSON.stringify(s)} in shape ${JSON.stringify(given)}`);
+    shape.push(s);
   }
-  return [shape.slice(), opts];
+  return [shape, opts];
 }
 
 /** A tensor filled with `value`. @example full([2, 2], 7) */

@@ -64,18 +64,28 @@ function blocks(at: number, batch: readonly number[], rows: number, D: number, s
   return seq ? { addr: (n) => at + ((n - (n % H)) * rows * D + (n % H) * D) * 4, rs: H * D } : { addr: (n) => at + n * rows * D * 4, rs: D };
 }
 
+/**
+ * Whether the units can skip masked tiles (every product of the unit within one K and N block of the kernel:
+ * rangedGemm); otherwise the ranges are not computed (an O(L·S) pass that long sequences would pay for nothing).
+ */
+const rangedFits = (ex: GemmExports, dims: readonly number[]) => Math.max(...dims) <= ex.kBlock();
+
 /** Bytes putBias writes for a bias (L, S): the values, then the ranges. */
 const biasBytes = (L: number, S: number) => align64(L * S * 4) + align64((2 * L + 2 * S) * 4);
 
 /**
- * The bias (L, S) copied contiguous to `at`, then each row's and column's live range (i32 rowLo[L], rowHi[L],
- * colLo[S], colHi[S]): an entry is live unless it is -inf, where the probability is exactly 0, and a row with no
- * live entry (its softmax is NaN) is live everywhere. Returns the ranges' address, or 0 when every range is whole
- * (nothing for the kernels to skip).
+ * The bias (L, S) copied contiguous to `at`, then, when `ranged`, each row's and column's live range (i32 rowLo[L],
+ * rowHi[L], colLo[S], colHi[S]): an entry is live unless it is -inf, where the probability is exactly 0, and a row
+ * with no live entry (its softmax is NaN) is live everywhere. Returns the ranges' address, or 0 when every range is
+ * whole (nothing for the kernels to skip) or none was asked for.
  */
-function putBias(ex: GemmExports, bias: View, L: number, S: number, at: number): number {
+function putBias(ex: GemmExports, bias: View, L: number, S: number, at: number, ranged: boolean): number {
   const heap = new Float32Array(ex.memory.buffer), words = new Int32Array(ex.memory.buffer);
   const bb = bias.buf, [rs, cs] = bias.strides, r = (at + align64(L * S * 4)) >> 2;
+  if (!ranged) {
+    for (let i = 0, o = at >> 2; i < L; i++) for (let j = 0; j < S; j++) heap[o++] = bb[bias.offset + i * rs + j * cs];
+    return 0;
+  }
   const rowLo = r, rowHi = r + L, colLo = rowHi + L, colHi = colLo + S;
   words.fill(L, colLo, colLo + S);
   words.fill(0, colHi, colHi + S);
@@ -120,7 +130,7 @@ function wasmAttention(ex: GemmExports, q: View, k: View, v: View, bias: View | 
   const base = ex.arena(tBytes + spanBytes([q, k, v]) + bBytes + pBytes + calls * L * Ev * 4, prepareThreads(threads));
   const { starts, los, end } = copySpans(ex, [q, k, v], base + tBytes);
   const biasAt = end, pAt = biasAt + bBytes, oAt = pAt + pBytes;
-  const ranges = bias ? putBias(ex, bias, L, S, biasAt) : 0, o = blocks(oAt, batch, L, Ev, seq);
+  const ranges = bias ? putBias(ex, bias, L, S, biasAt, rangedFits(ex, [L, S, E, Ev])) : 0, o = blocks(oAt, batch, L, Ev, seq);
   const words = new Int32Array(ex.memory.buffer), sb = f32Bits(scale);
   const qo = batchOffsets(q, calls), ko = batchOffsets(k, calls), vo = batchOffsets(v, calls);
   for (let n = 0, w = base >> 2; n < calls; n++, w += RECORD_WORDS) {
@@ -153,7 +163,7 @@ function wasmAttentionBackward(ex: GemmExports, g: View, q: View, k: View, v: Vi
   const base = ex.arena(tBytes + spanBytes([g, q, k, v, probs]) + bBytes + sBytes + dqBytes + dkBytes + calls * S * Ev * 4, prepareThreads(threads));
   const { starts, los, end } = copySpans(ex, [g, q, k, v, probs], base + tBytes);
   const biasAt = end, dsAt = biasAt + bBytes, dqAt = dsAt + sBytes, dkAt = dqAt + dqBytes, dvAt = dkAt + dkBytes;
-  const ranges = bias ? putBias(ex, bias, L, S, biasAt) : 0;
+  const ranges = bias ? putBias(ex, bias, L, S, biasAt, rangedFits(ex, [L, S, E, Ev])) : 0;
   const dq = blocks(dqAt, batch, L, E, seq[0]), dk = blocks(dkAt, batch, S, E, seq[1]), dv = blocks(dvAt, batch, S, Ev, seq[2]);
   const words = new Int32Array(ex.memory.buffer), sb = f32Bits(scale);
   const go = batchOffsets(g, calls), qo = batchOffsets(q, calls), ko = batchOffsets(k, calls), vo = batchOffsets(v, calls), po = batchOffsets(probs, calls);

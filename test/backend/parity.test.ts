@@ -411,3 +411,16 @@ test("attention with more rows than one packed block (L = 150: ranged tiles over
     }
   }
 });
+
+test("single-thread elementwise kernels agree with the reference on both of the module's instances (shared memory below 65536 elements, plain memory from it)", () => {
+  const dense = (shape: number[]): View => { const buf = allocStorage("float32", numelOf(shape)); fill(buf, "normal"); return wrap(buf, shape); };
+  for (const n of [20000, 70001]) {
+    const shape = [n], a = dense(shape), b = dense(shape), x2 = dense([n - 1, 1]);
+    const stepped: View = { ...dense([2 * n]), shape: [n], strides: [2] };
+    compare("add", { run: (be) => be.add(a, b, shape, "float32"), tol: "exact" }, { cases: 0, maxAbs: 0, maxUlp: 0 });
+    compare("mul", { run: (be) => be.mul(a, b, shape, "float32"), tol: "exact" }, { cases: 0, maxAbs: 0, maxUlp: 0 });
+    compare("relu", { run: (be) => be.relu(a, "float32"), tol: "exact" }, { cases: 0, maxAbs: 0, maxUlp: 0 });
+    compare("sum", { run: (be) => be.sum(x2, [0], "float32"), tol: SUM }, { cases: 0, maxAbs: 0, maxUlp: 0 });
+    compare("copy", { run: (be) => be.copy(stepped, "float32"), tol: "exact" }, { cases: 0, maxAbs: 0, maxUlp: 0 });
+  }
+});

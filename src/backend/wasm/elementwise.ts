@@ -31,11 +31,15 @@ type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number, thr
   };
 
 // NOTE: the kernels are built into the GEMM module, so the pool can run the big row kernels on every thread in
-// its shared memory (`pooled`); calls that stay on this thread run in the module's plain-memory instance (`lx()`,
-// made by the first kernel call that reaches WebAssembly).
+// its shared memory (`pooled`). Calls that stay on this thread run there too below LOCAL_MIN elements, and from
+// it in the module's plain-memory instance (`lx(n)`), made by the first such call: copies into a plain memory
+// run at twice the speed (see localKernelModule), but making that instance (a second compile of the module)
+// cost the seed program 6–8% of its training time when its set-up (10,000–20,000-element ops) triggered it:
+// 0.314 against 0.2925 s, medians of 8 interleaved runs with the elementwise kernels on and off.
 const pooled = kernelModule<ElementwiseExports>();
 let localEx: ElementwiseExports | null = null;
-const lx = () => (localEx ??= localKernelModule<ElementwiseExports>()!.ex);
+const LOCAL_MIN = 1 << 16;
+const lx = (n: number) => (n < LOCAL_MIN && pooled ? pooled.ex : (localEx ??= localKernelModule<ElementwiseExports>()!.ex));
 
 /**
  * Element counts below which float32 kernels stay in JS (tests set them to 0 to reach the WebAssembly path on
@@ -71,7 +75,7 @@ function unary(name: UnaryName, transcendental: boolean): UnaryKernel {
     const n = numelOf(x.shape);
     if (n < (transcendental ? wasmElementwiseConfig.minTranscendental : wasmElementwiseConfig.minCheap) || n === 0 || d !== "float32" || !f32(x) ||
       !isContiguous(x.shape, x.strides)) return ref(x, d);
-    const ex = lx(), at = arena(ex, n * 4);
+    const ex = lx(n), at = arena(ex, n * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), at >> 2);
     ex[key](at, at, n);
@@ -121,7 +125,7 @@ function binary(name: BinaryName, ref: BinaryKernel): BinaryKernel {
     const other = am === FULL ? bm : am, otherN = am === FULL ? bn : an;
     if (other < 0) return ref(a, b, shape, d);
     const cols = other === ROW ? otherN : other === COL ? n / otherN : n;
-    const ex = lx(), aAt = arena(ex, align64(an * 4) + align64(bn * 4)), bAt = aAt + align64(an * 4);
+    const ex = lx(n), aAt = arena(ex, align64(an * 4) + align64(bn * 4)), bAt = aAt + align64(an * 4);
     const h = heapOf(ex);
     h.set(a.buf.subarray(a.offset, a.offset + an), aAt >> 2);
     h.set(b.buf.subarray(b.offset, b.offset + bn), bAt >> 2);
@@ -151,7 +155,7 @@ function reduction(name: "sum" | "max"): ReduceKernel {
     const lead = !lastBlock && b[0] === 0 && name === "sum";
     if (!lastBlock && !lead) return ref(x, dims, d);
     const outN = n / R;
-    const ex = lx(), xAt = arena(ex, align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0)), oAt = xAt + align64(n * 4);
+    const ex = lx(n), xAt = arena(ex, align64(n * 4) + align64(outN * 4) + (lead ? outN * 8 : 0)), oAt = xAt + align64(n * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(x.offset, x.offset + n), xAt >> 2);
     if (lead) ex.sum_lead(xAt, oAt, oAt + align64(outN * 4), R, outN);
@@ -182,7 +186,7 @@ function copy(): Backend["copy"] {
     if (c.shape.length > 4 || hi - lo + 1 > 4 * n) return jsBackend.copy(x, d);
     const sh = c.shape.slice(), st = c.strides[0].slice();
     while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
-    const ex = lx(), xAt = arena(ex, align64((hi - lo + 1) * 4) + n * 4), oAt = xAt + align64((hi - lo + 1) * 4);
+    const ex = lx(n), xAt = arena(ex, align64((hi - lo + 1) * 4) + n * 4), oAt = xAt + align64((hi - lo + 1) * 4);
     const h = heapOf(ex);
     h.set(x.buf.subarray(lo, hi + 1), xAt >> 2);
     ex.gather4(xAt + (x.offset - lo) * 4, oAt, sh[0], sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3]);
@@ -211,7 +215,7 @@ function rowsOf(d: string, xs: readonly View[], cols: number, op: number, flag: 
   const bytes = align64(n * 4), vBytes = align64(cols * 4), step = cols === 1 ? 8 : 1;
   const width = Math.ceil(rows / (4 * threads) / step) * step, units = Math.ceil(rows / width);
   const need = bytes * xs.length + vBytes * vectors.length;
-  const ex = threads === 1 ? lx() : pooled!.ex, base = threads === 1 ? arena(ex, need) : arenaFor(need + ewJobBytes(units), threads);
+  const ex = threads === 1 ? lx(n) : pooled!.ex, base = threads === 1 ? arena(ex, need) : arenaFor(need + ewJobBytes(units), threads);
   const h = threads === 1 ? heapOf(ex) : new Float32Array(ex.memory.buffer);
   const ats = xs.map((x, i) => {
     h.set((x.buf as Float32Array).subarray(x.offset, x.offset + n), (base + i * bytes) >> 2);
@@ -290,7 +294,7 @@ function affineKernels(): Pick<Backend, "layerNormAffine" | "layerNormAffineBack
     layerNormAffineBackward(g, x, w, D, eps, d) {
       const n = numelOf(x.shape), rows = n / D;
       if (D === 0 || !wasmWorthy(x, n, d) || !wasmWorthy(g, n, d) || !vec(w)) return jsBackend.layerNormAffineBackward(g, x, w, D, eps, d);
-      const xBytes = align64(n * 4), vBytes = align64(D * 4), ex = lx();
+      const xBytes = align64(n * 4), vBytes = align64(D * 4), ex = lx(n);
       const gAt = arena(ex, 2 * xBytes + 4 * vBytes + 16 * D), xAt = gAt + xBytes, wAt = xAt + xBytes;
       const dwAt = wAt + vBytes, dbAt = dwAt + vBytes, xhAt = dbAt + vBytes, accAt = xhAt + vBytes, h = heapOf(ex);
       h.set((g.buf as Float32Array).subarray(g.offset, g.offset + n), gAt >> 2);

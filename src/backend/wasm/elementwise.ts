@@ -34,8 +34,9 @@ type ElementwiseExports = { memory: WebAssembly.Memory; arena(bytes: number, thr
 // its shared memory (`pooled`). Calls that stay on this thread run there too below LOCAL_MIN elements, and from
 // it in the module's plain-memory instance (`lx(n)`), made by the first such call: copies into a plain memory
 // run at twice the speed (see localKernelModule), but making that instance (a second compile of the module)
-// cost the seed program 6–8% of its training time when its set-up (10,000–20,000-element ops) triggered it:
-// 0.314 against 0.2925 s, medians of 8 interleaved runs with the elementwise kernels on and off.
+// cost the seed program 6–8% of its training time when its set-up (10,000–20,000-element ops) triggered it: with
+// only these kernels laid over JS it ran 0.3105 s against 0.2925 with none (medians of 8 interleaved runs); with
+// this threshold, 0.3445 against 0.359 s (10 runs, a slower window).
 const pooled = kernelModule<ElementwiseExports>();
 let localEx: ElementwiseExports | null = null;
 const LOCAL_MIN = 1 << 16;

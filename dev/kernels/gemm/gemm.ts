@@ -580,23 +580,23 @@ function rangedGemm(scratch: usize, a: usize, ars: i32, acs: i32, b: usize, brs:
  * One batch element of an attention (a BY_ATTENTION unit) from its record at r (i32 words): q, qrs, qcs, k, krs, kcs,
  * v, vrs, vcs (addresses and element strides), p and o (its probs (L, S) and out (L, Ev) blocks), L, S, E, Ev, bias
  * ((L, S) contiguous, or 0), scale (f32), o's row stride (elements), ranges (0, or the bias's live columns of each row
- * and live rows of each column: rowLo[L], rowHi[L], colLo[S], colHi[S], i32). The scores are computed in p (k's
+ * and live rows of each column: rowLo[L], rowHi[L], colLo[S], colHi[S], i32; given only when L, S, E and Ev are at
+ * most KC, so each product is one K and N block for rangedGemm). The scores are computed in p (k's
  * strides swapped make kᵀ), scaled and biased there, turned into probabilities row by row, then multiplied by v into
- * o: the (L, S) block stays in this thread's cache from the first product to the second. With ranges (and one K and
- * N block per product), tiles the bias masks out are skipped in both products.
+ * o: the (L, S) block stays in this thread's cache from the first product to the second. With ranges, tiles the bias
+ * masks out are skipped in both products.
  */
 function attentionUnit(scratch: usize, r: usize): void {
   const p = <usize>load<u32>(r, 36), o = <usize>load<u32>(r, 40), L = load<i32>(r, 44), S = load<i32>(r, 48), E = load<i32>(r, 52), Ev = load<i32>(r, 56);
   const bias = <usize>load<u32>(r, 60), scale = load<f32>(r, 64), ors = load<i32>(r, 68), ranges = <usize>load<u32>(r, 72);
   const q = <usize>load<u32>(r), qrs = load<i32>(r, 4), qcs = load<i32>(r, 8), k = <usize>load<u32>(r, 12), krs = load<i32>(r, 16), kcs = load<i32>(r, 20);
   const v = <usize>load<u32>(r, 24), vrs = load<i32>(r, 28), vcs = load<i32>(r, 32);
-  const ranged = ranges != 0 && E <= KC && S <= KC && S <= NC && Ev <= NC;
   const rowLo = ranges, rowHi = ranges + <usize>L * 4;
-  if (ranged) rangedGemm(scratch, q, qrs, qcs, k, kcs, krs, p, S, L, S, E, rowLo, rowHi, N_RANGE);
+  if (ranges != 0) rangedGemm(scratch, q, qrs, qcs, k, kcs, krs, p, S, L, S, E, rowLo, rowHi, N_RANGE);
   else gemm(scratch, q, qrs, qcs, k, kcs, krs, p, S, L, S, E);
   if (scale != 1 || bias != 0) scaleAdd(p, bias, scale, L * S);
   attentionSoftmax(p, L, S);
-  if (ranged) rangedGemm(scratch, p, S, 1, v, vrs, vcs, o, ors, L, Ev, S, rowLo, rowHi, K_RANGE);
+  if (ranges != 0) rangedGemm(scratch, p, S, 1, v, vrs, vcs, o, ors, L, Ev, S, rowLo, rowHi, K_RANGE);
   else gemm(scratch, p, S, 1, v, vrs, vcs, o, ors, L, Ev, S);
 }
 
@@ -616,9 +616,8 @@ function attentionBackwardUnit(scratch: usize, r: usize): void {
   const p = <usize>load<u32>(r, 48), ds = <usize>load<u32>(r, 52), dq = <usize>load<u32>(r, 56), dk = <usize>load<u32>(r, 60), dv = <usize>load<u32>(r, 64);
   const L = load<i32>(r, 68), S = load<i32>(r, 72), E = load<i32>(r, 76), Ev = load<i32>(r, 80), scale = load<f32>(r, 84);
   const dqrs = load<i32>(r, 88), dkrs = load<i32>(r, 92), dvrs = load<i32>(r, 96), ranges = <usize>load<u32>(r, 100);
-  const ranged = ranges != 0 && L <= KC && S <= KC && Ev <= KC && S <= NC && E <= NC && Ev <= NC;
   const rowLo = ranges, rowHi = ranges + <usize>L * 4, colLo = rowHi + <usize>L * 4, colHi = colLo + <usize>S * 4;
-  if (ranged) {
+  if (ranges != 0) {
     rangedGemm(scratch, p, 1, S, g, grs, gcs, dv, dvrs, S, Ev, L, colLo, colHi, K_RANGE);
     rangedGemm(scratch, g, grs, gcs, v, vcs, vrs, ds, S, L, S, Ev, rowLo, rowHi, N_RANGE);
   } else {
@@ -627,7 +626,7 @@ function attentionBackwardUnit(scratch: usize, r: usize): void {
   }
   softmax_backward_last(ds, p, ds, L, S, 0);
   if (scale != 1) scaleAdd(ds, 0, scale, L * S);
-  if (ranged) {
+  if (ranges != 0) {
     rangedGemm(scratch, ds, S, 1, k, krs, kcs, dq, dqrs, L, E, S, rowLo, rowHi, K_RANGE);
     rangedGemm(scratch, ds, 1, S, q, qrs, qcs, dk, dkrs, S, E, L, colLo, colHi, K_RANGE);
   } else {

@@ -1,8 +1,8 @@
 // float32 fused attention on the WebAssembly GEMM module (dev/kernels/gemm: attentionUnit): one unit per batch element.
 import type { Backend, View } from "../backend.js";
 import { jsBackend } from "../js/js_backend.js";
-import { align64, span } from "./load.js";
-import { kernelModule, launch, wasmGemmConfig, type GemmExports } from "./gemm.js";
+import { align64 } from "./load.js";
+import { kernelModule, launch, placeSpan, spanBytes, wasmGemmConfig, type GemmExports } from "./gemm.js";
 import { SPLIT, getNumThreads, prepareThreads } from "./gemm_pool.js";
 import { allocStorageForOverwrite } from "../../dtype.js";
 import { numelOf } from "../../shape.js";
@@ -10,21 +10,19 @@ import { numelOf } from "../../shape.js";
 const wasm = kernelModule<GemmExports>();
 const RECORD_WORDS = 19, BACKWARD_WORDS = 26;
 
-/** The views' spans copied into the arena at `at` (each 64-byte aligned); returns where each span starts and the end. */
+/** The views' spans copied into the arena at `at`, one after another; returns where each span starts and the end. */
 function copySpans(ex: GemmExports, views: readonly View[], at: number): { starts: number[]; los: number[]; end: number } {
-  const heap = new Float32Array(ex.memory.buffer), starts: number[] = [], los: number[] = [];
+  const starts: number[] = [], los: number[] = [];
   for (const x of views) {
-    const [lo, hi] = span(x);
-    heap.set((x.buf as Float32Array).subarray(lo, hi + 1), at >> 2);
     starts.push(at);
-    los.push(lo);
-    at += align64((hi - lo + 1) * 4);
+    los.push(placeSpan(ex, x, at));
+    at += spanBytes(x);
   }
   return { starts, los, end: at };
 }
 
 /** Bytes of the views' spans as copySpans lays them out. */
-const spanBytes = (views: readonly View[]) => views.reduce((s, x) => { const [lo, hi] = span(x); return s + align64((hi - lo + 1) * 4); }, 0);
+const spansBytes = (views: readonly View[]) => views.reduce((s, x) => s + spanBytes(x), 0);
 
 /** Each batch element's element offset into x (batch dims row-major; x's last two dims are the matrix). */
 function batchOffsets(x: View, calls: number): number[] {
@@ -65,40 +63,38 @@ function blocks(at: number, batch: readonly number[], rows: number, D: number, s
 }
 
 /**
- * Whether the units can skip masked tiles (every product of the unit within one K and N block of the kernel:
- * rangedGemm); otherwise the ranges are not computed (an O(L·S) pass that long sequences would pay for nothing).
+ * Whether the units can skip masked tiles: every product of a unit within one K block of the kernel (rangedGemm).
+ * Otherwise no ranges are computed (an O(L·S) pass that long sequences would pay for nothing).
  */
 const rangedFits = (ex: GemmExports, dims: readonly number[]) => Math.max(...dims) <= ex.kBlock();
 
-/** Bytes putBias writes for a bias (L, S): the values, then the ranges. */
-const biasBytes = (L: number, S: number) => align64(L * S * 4) + align64((2 * L + 2 * S) * 4);
+/** Bytes of the ranges of a bias (L, S): see putRanges. */
+const rangesBytes = (L: number, S: number) => align64((2 * L + 2 * S) * 4);
+
+/** The bias (L, S) copied contiguous to `at`. */
+function putBias(ex: GemmExports, bias: View, L: number, S: number, at: number): void {
+  const heap = new Float32Array(ex.memory.buffer), bb = bias.buf, [rs, cs] = bias.strides;
+  for (let i = 0, o = at >> 2; i < L; i++) for (let j = 0; j < S; j++) heap[o++] = bb[bias.offset + i * rs + j * cs];
+}
 
 /**
- * The bias (L, S) copied contiguous to `at`, then, when `ranged`, each row's and column's live range (i32 rowLo[L],
- * rowHi[L], colLo[S], colHi[S]): an entry is live unless it is -inf, where the probability is exactly 0, and a row
- * with no live entry (its softmax is NaN) is live everywhere. Returns the ranges' address, or 0 when every range is
- * whole (nothing for the kernels to skip) or none was asked for.
+ * Each row's and column's live range of the bias (L, S) at `at` (i32 rowLo[L], rowHi[L], colLo[S], colHi[S]): an
+ * entry is live unless it is -inf, where the probability is exactly 0, and a row with no live entry (its softmax is
+ * NaN) is live everywhere. Returns their address, or 0 when every range is whole (nothing for the kernels to skip).
  */
-function putBias(ex: GemmExports, bias: View, L: number, S: number, at: number, ranged: boolean): number {
-  const heap = new Float32Array(ex.memory.buffer), words = new Int32Array(ex.memory.buffer);
-  const bb = bias.buf, [rs, cs] = bias.strides, r = (at + align64(L * S * 4)) >> 2;
-  if (!ranged) {
-    for (let i = 0, o = at >> 2; i < L; i++) for (let j = 0; j < S; j++) heap[o++] = bb[bias.offset + i * rs + j * cs];
-    return 0;
-  }
+function putRanges(ex: GemmExports, bias: View, L: number, S: number, at: number): number {
+  const words = new Int32Array(ex.memory.buffer), bb = bias.buf, [rs, cs] = bias.strides, r = at >> 2;
   const rowLo = r, rowHi = r + L, colLo = rowHi + L, colHi = colLo + S;
   words.fill(L, colLo, colLo + S);
   words.fill(0, colHi, colHi + S);
   let whole = true;
-  for (let i = 0, o = at >> 2; i < L; i++, o += S) {
+  for (let i = 0; i < L; i++) {
+    const row = bias.offset + i * rs;
     let lo = S, hi = 0;
     for (let j = 0; j < S; j++) {
-      const x = bb[bias.offset + i * rs + j * cs];
-      heap[o + j] = x;
-      if (x !== -Infinity) {
-        if (lo === S) lo = j;
-        hi = j + 1;
-      }
+      if (bb[row + j * cs] === -Infinity) continue;
+      if (lo === S) lo = j;
+      hi = j + 1;
     }
     const dead = hi === 0;
     if (dead) [lo, hi] = [0, S];
@@ -106,13 +102,13 @@ function putBias(ex: GemmExports, bias: View, L: number, S: number, at: number, 
     words[rowHi + i] = hi;
     if (lo > 0 || hi < S) whole = false;
     for (let j = lo; j < hi; j++) {
-      if (!dead && heap[o + j] === -Infinity) continue;
+      if (!dead && bb[row + j * cs] === -Infinity) continue;
       if (words[colLo + j] === L) words[colLo + j] = i;
       words[colHi + j] = i + 1;
     }
   }
   for (let j = 0; whole && j < S; j++) if (words[colLo + j] > 0 || words[colHi + j] < L) whole = false;
-  return whole ? 0 : r << 2;
+  return whole ? 0 : at;
 }
 
 /**
@@ -126,11 +122,13 @@ function wasmAttention(ex: GemmExports, q: View, k: View, v: View, bias: View | 
   const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), calls = numelOf(batch);
   const L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2], Ev = v.shape[nd - 1];
   const threads = calls * L * S * (E + Ev) >= wasmGemmConfig.minThreadWork ? getNumThreads() : 1;
-  const tBytes = align64(calls * RECORD_WORDS * 4), bBytes = bias ? biasBytes(L, S) : 0, pBytes = align64(calls * L * S * 4);
-  const base = ex.arena(tBytes + spanBytes([q, k, v]) + bBytes + pBytes + calls * L * Ev * 4, prepareThreads(threads));
+  const ranged = bias !== null && rangedFits(ex, [L, S, E, Ev]);
+  const tBytes = align64(calls * RECORD_WORDS * 4), bBytes = bias ? align64(L * S * 4) + (ranged ? rangesBytes(L, S) : 0) : 0, pBytes = align64(calls * L * S * 4);
+  const base = ex.arena(tBytes + spansBytes([q, k, v]) + bBytes + pBytes + calls * L * Ev * 4, prepareThreads(threads));
   const { starts, los, end } = copySpans(ex, [q, k, v], base + tBytes);
   const biasAt = end, pAt = biasAt + bBytes, oAt = pAt + pBytes;
-  const ranges = bias ? putBias(ex, bias, L, S, biasAt, rangedFits(ex, [L, S, E, Ev])) : 0, o = blocks(oAt, batch, L, Ev, seq);
+  if (bias) putBias(ex, bias, L, S, biasAt);
+  const ranges = ranged ? putRanges(ex, bias!, L, S, biasAt + align64(L * S * 4)) : 0, o = blocks(oAt, batch, L, Ev, seq);
   const words = new Int32Array(ex.memory.buffer), sb = f32Bits(scale);
   const qo = batchOffsets(q, calls), ko = batchOffsets(k, calls), vo = batchOffsets(v, calls);
   for (let n = 0, w = base >> 2; n < calls; n++, w += RECORD_WORDS) {
@@ -158,12 +156,13 @@ function wasmAttentionBackward(ex: GemmExports, g: View, q: View, k: View, v: Vi
   const nd = q.shape.length, batch = q.shape.slice(0, nd - 2), calls = numelOf(batch);
   const L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2], Ev = v.shape[nd - 1];
   const threads = 2 * calls * L * S * (E + Ev) >= wasmGemmConfig.minThreadWork ? getNumThreads() : 1;
-  const tBytes = align64(calls * BACKWARD_WORDS * 4), bBytes = bias ? biasBytes(L, S) : 0, sBytes = align64(calls * L * S * 4);
+  const ranged = bias !== null && rangedFits(ex, [L, S, E, Ev]);
+  const tBytes = align64(calls * BACKWARD_WORDS * 4), bBytes = ranged ? rangesBytes(L, S) : 0, sBytes = align64(calls * L * S * 4);
   const dqBytes = align64(calls * L * E * 4), dkBytes = align64(calls * S * E * 4);
-  const base = ex.arena(tBytes + spanBytes([g, q, k, v, probs]) + bBytes + sBytes + dqBytes + dkBytes + calls * S * Ev * 4, prepareThreads(threads));
+  const base = ex.arena(tBytes + spansBytes([g, q, k, v, probs]) + bBytes + sBytes + dqBytes + dkBytes + calls * S * Ev * 4, prepareThreads(threads));
   const { starts, los, end } = copySpans(ex, [g, q, k, v, probs], base + tBytes);
   const biasAt = end, dsAt = biasAt + bBytes, dqAt = dsAt + sBytes, dkAt = dqAt + dqBytes, dvAt = dkAt + dkBytes;
-  const ranges = bias ? putBias(ex, bias, L, S, biasAt, rangedFits(ex, [L, S, E, Ev])) : 0;
+  const ranges = ranged ? putRanges(ex, bias!, L, S, biasAt) : 0;
   const dq = blocks(dqAt, batch, L, E, seq[0]), dk = blocks(dkAt, batch, S, E, seq[1]), dv = blocks(dvAt, batch, S, Ev, seq[2]);
   const words = new Int32Array(ex.memory.buffer), sb = f32Bits(scale);
   const go = batchOffsets(g, calls), qo = batchOffsets(q, calls), ko = batchOffsets(k, calls), vo = batchOffsets(v, calls), po = batchOffsets(probs, calls);

@@ -13,7 +13,7 @@ export function isFloating(d: DType): boolean {
 }
 
 // NOTE: V8 allocates a typed array over 64 bytes with its own off-heap backing store (~0.7 µs for 640
-// bytes); small outputs are carved from shared 64 KiB slabs instead (~0.05 µs), which dominates the cost of
+// bytes); small outputs are carved from shared 16 KiB slabs instead (~0.05 µs), which dominates the cost of
 // small-tensor training steps. A slab is freed by the GC once every view into it is gone. Code that needs
 // the bytes must use byteOffset/byteLength, never `.buffer` alone.
 const SLAB_BYTES = 16384;
@@ -21,32 +21,40 @@ const SMALL_MAX = 4096;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slabAt = 0;
 
-function carve(bytes: number): [ArrayBuffer, number] {
+/** Reserve `bytes` of the current slab (a new one when it is full); returns the offset, in `slab`. */
+function carve(bytes: number): number {
   if (slabAt + bytes > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);
     slabAt = 0;
   }
   const at = slabAt;
   slabAt += (bytes + 7) & ~7;
-  return [slab, at];
+  return at;
 }
 
+// NOTE: float32 inline and the other dtypes out of line: V8 inlines this into most kernels, and its bytecode size
+// counts against the inlining budget and the compile time of each (docs/dev/architecture.md, "Warm-up").
 export function allocStorage(dtype: DType, n: number): Storage {
+  if (dtype !== "float32") return allocOther(dtype, n);
+  if (n <= 16 || n > SMALL_MAX / 4) return new Float32Array(n);
+  const at = carve(n * 4);
+  return new Float32Array(slab, at, n);
+}
+
+function allocOther(dtype: DType, n: number): Storage {
   const bytes = n * byteSize(dtype);
   if (bytes <= 64 || bytes > SMALL_MAX) {
     switch (dtype) {
-      case "float32": return new Float32Array(n);
       case "float64": return new Float64Array(n);
       case "int32": return new Int32Array(n);
-      case "bool": return new Uint8Array(n);
+      default: return new Uint8Array(n);
     }
   }
-  const [b, at] = carve(bytes);
+  const at = carve(bytes);
   switch (dtype) {
-    case "float32": return new Float32Array(b, at, n);
-    case "float64": return new Float64Array(b, at, n);
-    case "int32": return new Int32Array(b, at, n);
-    case "bool": return new Uint8Array(b, at, n);
+    case "float64": return new Float64Array(slab, at, n);
+    case "int32": return new Int32Array(slab, at, n);
+    default: return new Uint8Array(slab, at, n);
   }
 }
 

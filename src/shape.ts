@@ -40,6 +40,16 @@ export function mapDims(a: readonly number[], f: (v: number, i: number) => numbe
   return out;
 }
 
+/** The shape of a reduction of `shape` over `dims`: those dims kept as size 1, or dropped. */
+export function reducedShape(shape: readonly number[], dims: readonly number[], keepdim: boolean): number[] {
+  const out: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (!dims.includes(d)) out.push(shape[d]);
+    else if (keepdim) out.push(1);
+  }
+  return out;
+}
+
 export function contiguousStrides(shape: readonly number[]): number[] {
   const st: number[] = [];
   let s = 1;

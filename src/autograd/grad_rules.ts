@@ -19,10 +19,18 @@ function mask(g: Tensor, m: Tensor): Tensor {
 }
 
 function reduceBack(g: Tensor, n: Node): Tensor {
-  // g has the reduced shape; put back the reduced dims as size 1, then broadcast over the input.
+  // g has the reduced shape; put back the reduced dims as size 1 (always a view), then broadcast over the input.
   const x = x0(n);
   const { dims, keepdim } = n.attrs as { dims: number[]; keepdim: boolean };
-  return keepdim ? g : g.reshape(mapDims(x.shape, (s, d) => (dims.includes(d) ? 1 : s)));
+  if (keepdim) return g;
+  const shape: number[] = [], strides: number[] = [];
+  for (let d = 0, j = 0; d < x.ndim; d++) {
+    const kept = !dims.includes(d);
+    shape.push(kept ? g.shape[j] : 1);
+    // a size-1 dim never steps; this stride keeps a contiguous g contiguous by any test
+    strides.push(kept ? g.strides[j++] : j < g.ndim ? g.strides[j] * g.shape[j] : 1);
+  }
+  return P.view(g, shape, strides);
 }
 
 function extremumBack(g: Tensor, n: Node): (Tensor | null)[] {
@@ -100,9 +108,10 @@ export const rules = {
     return [null, mask(g, c), mask(g, c.logicalNot())];
   },
 
-  sum: (g, n) => [reduceBack(g, n).expand(x0(n).shape)],
+  // the primitive expand: the input's shape needs none of the public op's checks
+  sum: (g, n) => [P.expand(reduceBack(g, n), x0(n).shape.slice())],
   // d/dx_i mean(x) = 1/count
-  mean: (g, n) => [P.div(reduceBack(g, n), scalarLike((n.attrs as { count: number }).count, g)).expand(x0(n).shape)],
+  mean: (g, n) => [P.expand(P.div(reduceBack(g, n), scalarLike((n.attrs as { count: number }).count, g)), x0(n).shape.slice())],
   // d/dx_i prod(x) = prod of the others; computed without dividing by zero
   prod: (g, n) => {
     const x = x0(n);

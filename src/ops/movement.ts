@@ -134,14 +134,23 @@ export function unflatten(x: Tensor, dim: number, sizes: number[]): Tensor {
 
 /** Broadcast to `shape` as a view; -1 keeps a dim's size. */
 export function expand(x: Tensor, shape: number[]): Tensor {
+  // NOTE: plain loops, no closures: this runs in every mean's backward, and each closure was one more function
+  // for V8 to compile while a short training run is still warming up (docs/dev/architecture.md, "Warm-up")
   const off = shape.length - x.ndim;
   if (off < 0) throw new Error(`[expand] the number of sizes provided (${shape.length}) must be at least the number of dims (${x.ndim})`);
-  for (const v of shape) {
+  const s: number[] = [];
+  let same = off === 0;
+  for (let i = 0; i < shape.length; i++) {
+    let v = shape[i];
     if (!Number.isInteger(v) || v < -1) throw new Error(`[expand] invalid size ${v} in ${fmtShape(shape)} (input ${fmtShape(x.shape)})`);
+    if (v === -1) {
+      if (i < off) throw new Error(`[expand] -1 is not allowed in a leading, non-existing dimension: ${fmtShape(shape)}`);
+      v = x.shape[i - off];
+    }
+    if (i >= off && v !== x.shape[i - off]) same = false;
+    s.push(v);
   }
-  const s = mapDims(shape, (v, i) => (v === -1 ? (i < off ? NaN : x.shape[i - off]) : v));
-  if (s.some((v) => Number.isNaN(v))) throw new Error(`[expand] -1 is not allowed in a leading, non-existing dimension: ${fmtShape(shape)}`);
-  if (off === 0 && s.every((v, i) => v === x.shape[i])) return x;
+  if (same) return x;
   return P.expand(x, s);
 }
 

@@ -6,7 +6,7 @@ import { gradMode } from "../autograd/grad_mode.js";
 import { Node, type GradRule } from "../autograd/node.js";
 import { rules } from "../autograd/grad_rules.js";
 import { allocStorage, isFloating, promoteTypes, resultType, type DType } from "../dtype.js";
-import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual, mapDims, seqMajorStrides } from "../shape.js";
+import { broadcastShapes, contiguousStrides, fmtShape, numelOf, shapesEqual, mapDims, reducedShape, seqMajorStrides } from "../shape.js";
 import { Tensor } from "../tensor.js";
 
 export type PrimName = keyof typeof rules;
@@ -111,7 +111,7 @@ function reduction(name: PrimName, k: Sel<ReduceKernel>) {
       }
     }
     const buf = k(active.b)(x, dims, dt);
-    const shape = keepdim ? mapDims(x.shape, (s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
+    const shape = reducedShape(x.shape, dims, keepdim);
     return record(name, fresh(buf, shape, dt), [x], { dims, keepdim });
   };
 }
@@ -124,7 +124,7 @@ export function mean(x: Tensor, dims: number[], keepdim: boolean): Tensor {
   for (const d of dims) count *= x.shape[d];
   const buf = active.b.sum(x, dims, x.dtype);
   for (let i = 0; i < buf.length; i++) buf[i] /= count;
-  const shape = keepdim ? mapDims(x.shape, (s, d) => (dims.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !dims.includes(d));
+  const shape = reducedShape(x.shape, dims, keepdim);
   return record("mean", fresh(buf, shape, x.dtype), [x], { dims, keepdim, count });
 }
 export const prod = reduction("prod", (b) => b.prod);
@@ -168,14 +168,12 @@ export function permute(x: Tensor, perm: number[]): Tensor {
 }
 
 export function expand(x: Tensor, shape: number[]): Tensor {
-  const off = shape.length - x.ndim;
-  const strides = mapDims(shape, (s, i) => {
-    if (i < off) return 0;
-    const d = x.shape[i - off];
-    if (d === s) return x.strides[i - off];
-    if (d === 1) return 0;
-    throw new Error(`[expand] the expanded size ${s} must match the existing size ${d} at non-singleton dim ${i} (input ${fmtShape(x.shape)}, target ${fmtShape(shape)})`);
-  });
+  const off = shape.length - x.ndim, strides: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    const s = shape[i], d = i < off ? 1 : x.shape[i - off];
+    if (d !== s && d !== 1) throw new Error(`[expand] the expanded size ${s} must match the existing size ${d} at non-singleton dim ${i} (input ${fmtShape(x.shape)}, target ${fmtShape(shape)})`);
+    strides.push(i < off || d !== s ? 0 : x.strides[i - off]);
+  }
   return record("expand", new Tensor(x.buf, shape, strides, x.offset, x.dtype), [x], null);
 }
 

@@ -106,7 +106,8 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
   gradMode.enabled = createGraph;
   try {
     const rootNodes: Node[] = [];
-    roots.forEach((r, i) => {
+    for (let i = 0; i < roots.length; i++) {
+      const r = roots[i];
       if (!r.requiresGrad) throw new Error(`[backward] element ${i} of tensors does not require grad and does not have a gradFn`);
       if (r.gradFn) {
         r.gradFn.grad = accumulate(r.gradFn.grad, grads[i]);
@@ -114,7 +115,7 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
       } else {
         toLeaf(r, grads[i], pass);
       }
-    });
+    }
     const order = topoOrder(rootNodes);
     for (let j = 0; j < order.length; j++) {
       const node = order[j];

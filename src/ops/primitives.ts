@@ -427,7 +427,8 @@ export function bceWithLogits(x: Tensor, y: Tensor): Tensor {
 
 /** g (sigmoid(x) - y) in one pass: the gradient of bceWithLogits with respect to its logits. */
 export function bceWithLogitsBackward(g: Tensor, x: Tensor, y: Tensor): Tensor {
-  const shape = broadcastShapes(broadcastShapes(g.shape, x.shape, "bceWithLogitsBackward"), y.shape, "bceWithLogitsBackward");
+  const shape = shapesEqual(g.shape, x.shape) && shapesEqual(x.shape, y.shape) ? x.shape.slice() :
+    broadcastShapes(broadcastShapes(g.shape, x.shape, "bceWithLogitsBackward"), y.shape, "bceWithLogitsBackward");
   const dt = promoteTypes(promoteTypes(g.dtype, x.dtype), y.dtype);
   return record("bceWithLogitsBackward", fresh(active.b.bceWithLogitsBackward(g, x, y, shape, dt), shape, dt), [g, x, y], null);
 }

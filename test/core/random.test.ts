@@ -119,3 +119,25 @@ test("randint and randperm are unbiased enough; in-place fills use the generator
   assert.deepEqual(zeros(4).normal_(1, 0.5, { generator: new Generator(4) }).tolist(), n1);
   assert.throws(() => new Generator(NaN), /^Error: \[manualSeed\]/);
 });
+
+test("nextInt is the high word of u·n with Lemire's rejection, exactly (checked in BigInt)", () => {
+  // the twin generator supplies the same 32-bit words; the reference redoes the arithmetic in exact integers
+  const g = new Generator(11), words = new Generator(11);
+  const ref = (n: number): number => {
+    const N = BigInt(n), t = ((1n << 32n) - N) % N;
+    for (;;) {
+      const m = BigInt(words.nextUint32()) * N;
+      if ((m & 0xffffffffn) >= t) return Number(m >> 32n);
+    }
+  };
+  let rejected = 0;
+  for (const n of [1, 2, 3, 7, 10, 1000, 65537, 1_000_003, 2_097_151, 2_097_152]) {
+    for (let i = 0; i < 20_000; i++) {
+      const before = words.getState().ctr * 4 + words.getState().pos;
+      const want = ref(n);
+      if (words.getState().ctr * 4 + words.getState().pos - before > 1) rejected++;
+      assert.equal(g.nextInt(n), want, `nextInt(${n}), draw ${i}`);
+    }
+  }
+  assert.ok(rejected > 0, "the draws must include rejected words");
+});

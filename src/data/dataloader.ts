@@ -116,13 +116,13 @@ function tensorBatchFetcher(dataset: Dataset<unknown>): ((indices: readonly numb
       if (!(r >= 0 && r < outerLength && (r | 0) === r)) r = normIndex(r, outerLength, op);
       rows[j] = map ? map[r] : r;
     }
-    const batch = new Array<Tensor>(sources.length);
+    const batch: Tensor[] = []; // built with push: `new Array(n)` is holey (see src/shape.ts)
     for (let k = 0; k < sources.length; k++) {
       const s = sources[k];
       const out = allocStorage(s.dtype, n * s.rowSize);
       gatherRows(s.buf, s.offset, s.rowSize, rows, n, out);
       const shape = [n, ...s.rowShape];
-      batch[k] = new Tensor(out, shape, contiguousStrides(shape), 0, s.dtype);
+      batch.push(new Tensor(out, shape, contiguousStrides(shape), 0, s.dtype));
     }
     return batch;
   };

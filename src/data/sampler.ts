@@ -117,8 +117,8 @@ export class BatchSampler implements Sampler<number[]> {
       try {
         const end = this.dropLast ? order.length - (order.length % this.batchSize) : order.length;
         for (let at = 0; at < end; at += this.batchSize) {
-          const batch = new Array<number>(Math.min(this.batchSize, end - at));
-          for (let k = 0; k < batch.length; k++) batch[k] = order[at + k];
+          const batch: number[] = []; // packed, unlike `new Array(n)` (see src/shape.ts)
+          for (let k = at, stop = Math.min(at + this.batchSize, end); k < stop; k++) batch.push(order[k]);
           yield batch;
         }
       } finally {

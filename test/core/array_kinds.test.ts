@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 const api = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
 
-test("tensors from varargs and array shapes, views, cat and DataLoader batches have packed small-integer shapes and strides", () => {
+test("tensors from varargs and array shapes, views, cat and DataLoader batches have packed small-integer shapes and strides; batches and index lists are packed", () => {
   // V8's natives syntax reads an array's elements kind; it needs its flag, hence a child process
   const code = `const k = await import(${JSON.stringify(api)});
     const made = {
@@ -16,9 +16,13 @@ test("tensors from varargs and array shapes, views, cat and DataLoader batches h
       "reshape(2, -1)": k.randn([10]).reshape(2, -1), "transpose": k.randn(3, 4).transpose(0, 1), "expand": k.randn(3, 1).expand(3, 4),
     };
     const ds = new k.data.TensorDataset(k.randn(20, 2), k.cat([k.zeros(10, 1), k.ones(10, 1)], 0));
-    const [xb, yb] = new k.data.DataLoader(ds, { batchSize: 4, shuffle: true })[Symbol.iterator]().next().value;
+    const batch = new k.data.DataLoader(ds, { batchSize: 4, shuffle: true })[Symbol.iterator]().next().value;
+    const [xb, yb] = batch;
     made["DataLoader x"] = xb; made["DataLoader y"] = yb;
     const odd = Object.entries(made).filter(([, t]) => ![t.shape, t.strides].every((a) => %HasSmiElements(a) && !%HasHoleyElements(a))).map(([n]) => n);
+    const indices = new k.data.BatchSampler(new k.data.RandomSampler(ds), 3, false)[Symbol.iterator]().next().value;
+    if (%HasHoleyElements(batch)) odd.push("DataLoader batch list");
+    if (!%HasSmiElements(indices) || %HasHoleyElements(indices)) odd.push("BatchSampler index list");
     console.log(JSON.stringify(odd));`;
   const r = spawnSync(process.execPath, ["--allow-natives-syntax", "--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);

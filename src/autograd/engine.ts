@@ -6,7 +6,8 @@ import { sumToShape } from "../ops/helpers.js";
 import * as P from "../ops/primitives.js";
 import { fmtShape, shapesEqual } from "../shape.js";
 import { isContiguous } from "../backend/js/strided.js";
-import type { Storage } from "../dtype.js";
+import { beginRecycling, bornInPass, endRecycling, recycle, recycling, type Storage } from "../dtype.js";
+import { rules } from "./grad_rules.js";
 
 let epoch = 0;
 
@@ -59,8 +60,28 @@ interface Pass {
   createGraph: boolean;
   targets: Tensor[] | undefined;
   captured: (Tensor | null)[];
-  /** Storage already given to a leaf's .grad, a retained grad, or the caller's seeds in this pass. */
+  /** Storage already given to a leaf's .grad, a retained grad, autograd.grad's results, or the caller's seeds in this pass. */
   handedOut: Storage[];
+}
+
+/**
+ * After order[j]'s rule: hand its upstream gradient g to the pass's next outputs (src/dtype.ts) when g is dead,
+ * i.e. storage this pass allocated (so no tensor from outside it) that no leaf, retained grad or result holds
+ * and no later node's pending gradient holds (what the rule returned, g itself or a view of it for some rules,
+ * is kept only through those). A custom Function's backward may keep its g and what it returns: never recycled.
+ * NOTE: called only once the pass has made storage it could recycle, so a small model's pass (the seed
+ * program's) runs none of this; the scan of later nodes is O(nodes) per call, microseconds on a transformer.
+ */
+function recycleIfDead(g: Tensor, gs: (Tensor | null)[], order: Node[], j: number, pass: Pass): void {
+  const node = order[j];
+  if ((rules as Record<string, unknown>)[node.name] !== node.rule) {
+    for (let i = 0; i < gs.length; i++) if (gs[i]) pass.handedOut.push(gs[i]!.buf);
+    return;
+  }
+  const s = g.buf;
+  if (!(s instanceof Float32Array) || !bornInPass(s) || pass.handedOut.includes(s)) return;
+  for (let k = j + 1; k < order.length; k++) if (order[k].grad?.buf === s) return;
+  recycle(s);
 }
 
 /** A gradient a leaf may keep as is: dense, owning its whole buffer, not given to anyone else yet. */
@@ -72,7 +93,10 @@ function toLeaf(leaf: Tensor, g: Tensor, pass: Pass): void {
   if (g.dtype !== leaf.dtype) g = P.cast(g, leaf.dtype);
   if (pass.targets) {
     const k = pass.targets.indexOf(leaf);
-    if (k >= 0) pass.captured[k] = accumulate(pass.captured[k], g);
+    if (k >= 0) {
+      pass.captured[k] = accumulate(pass.captured[k], g);
+      pass.handedOut.push(pass.captured[k]!.buf);
+    }
     return;
   }
   if (pass.createGraph) {
@@ -104,6 +128,8 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
 
   const prev = gradMode.enabled;
   gradMode.enabled = createGraph;
+  // a pass that builds a graph keeps every gradient it makes alive in that graph: nothing to recycle
+  const outer = beginRecycling(!createGraph);
   try {
     const rootNodes: Node[] = [];
     for (let i = 0; i < roots.length; i++) {
@@ -125,7 +151,10 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
       const out = node.out;
       if (targets) {
         const k = targets.indexOf(out);
-        if (k >= 0) pass.captured[k] = accumulate(pass.captured[k], g);
+        if (k >= 0) {
+          pass.captured[k] = accumulate(pass.captured[k], g);
+          pass.handedOut.push(pass.captured[k]!.buf);
+        }
       } else if (out.retainsGrad) {
         out.grad = accumulate(out.grad, createGraph ? g : g.detach());
         pass.handedOut.push(out.grad.buf);
@@ -143,10 +172,12 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
         if (inp.gradFn) inp.gradFn.grad = accumulate(inp.gradFn.grad, gi.dtype === inp.dtype ? gi : P.cast(gi, inp.dtype));
         else toLeaf(inp, gi, pass);
       }
+      if (recycling()) recycleIfDead(g, gs, order, j, pass);
       if (!retainGraph) node.free();
     }
   } finally {
     gradMode.enabled = prev;
+    endRecycling(outer);
   }
   return pass.captured;
 }

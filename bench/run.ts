@@ -1,4 +1,4 @@
-// `npm run bench`: the seed program's wall time against PyTorch, Kiln's per-op cost, and the memory soak.
+// Part of `npm run bench`, after bench/suite.ts: the seed program's wall time against PyTorch, Kiln's per-op cost on seed-sized tensors.
 import { spawnSync } from "node:child_process";
 import { tensor, randn, rand, nn, optim, noGrad, jsBackend, registerBackend, setBackend, type Backend } from "kiln";
 

@@ -1,4 +1,4 @@
-// `npm run bench:suite`: Kiln against TensorFlow.js (cpu, wasm) and PyTorch on the same machine in the same run.
+// `npm run bench` (its first part) and `npm run bench:suite`: Kiln against TensorFlow.js (cpu, wasm) and PyTorch on the same machine in the same run.
 // Every (peer, workload) runs in a fresh child process (bench/peers/*.ts, bench/suite_torch.py, bench/seed_torch.py,
 // examples/seed.ts) that prints one `@@RESULT {json}` line; this file runs them one after another (a 2-core machine:
 // nothing runs beside them but what else the machine is doing), prints a Markdown table, then the JSON summary.

@@ -95,9 +95,9 @@ export function allocStorageForOverwrite(dtype: DType, n: number): Storage {
 // NOTE: the benchmark transformer's step allocates ~130 MB of big outputs; V8 counts their backing stores as
 // external memory and starts a full GC every 64 MB of it (~2 per step). A backward pass knows when a gradient it
 // made is dead (src/autograd/engine.ts): such storage goes to the pass's next output of the same length (~20 MB
-// a step; the step 4% faster, in-process A/B; full GCs 43 → 33 per 20 steps). Only
-// storage allocated here while the pass runs qualifies, so nothing made outside the pass (activations,
-// parameters, a caller's tensors) is ever reused.
+// a step; the step 4% faster, in-process A/B; full GCs 43 → 33 per 20 steps). Only storage allocated here while
+// the pass runs qualifies, so nothing made outside the pass (activations, parameters, a caller's tensors) is
+// ever reused.
 // NOTE: `born` is weak: it must not keep a dead output alive until the pass ends. Both are made on first use: a
 // small model's pass (the seed program's) makes no big output, and pays only for this object.
 interface Recycler { free: Map<number, Float32Array[]> | null; born: WeakSet<Storage> | null }

@@ -84,6 +84,14 @@ function recycleIfDead(g: Tensor, gs: (Tensor | null)[], order: Node[], j: numbe
   recycle(s);
 }
 
+/** Add g to autograd.grad's result k (when k >= 0); the result is handed out, never recycled. */
+function capture(pass: Pass, k: number, g: Tensor): void {
+  if (k < 0) return;
+  const c = accumulate(pass.captured[k], g);
+  pass.captured[k] = c;
+  pass.handedOut.push(c.buf);
+}
+
 /** A gradient a leaf may keep as is: dense, owning its whole buffer, not given to anyone else yet. */
 function ownable(g: Tensor, pass: Pass): boolean {
   return g.offset === 0 && g.buf.length === g.numel() && isContiguous(g.shape, g.strides) && !pass.handedOut.includes(g.buf);
@@ -92,11 +100,7 @@ function ownable(g: Tensor, pass: Pass): boolean {
 function toLeaf(leaf: Tensor, g: Tensor, pass: Pass): void {
   if (g.dtype !== leaf.dtype) g = P.cast(g, leaf.dtype);
   if (pass.targets) {
-    const k = pass.targets.indexOf(leaf);
-    if (k >= 0) {
-      pass.captured[k] = accumulate(pass.captured[k], g);
-      pass.handedOut.push(pass.captured[k]!.buf);
-    }
+    capture(pass, pass.targets.indexOf(leaf), g);
     return;
   }
   if (pass.createGraph) {
@@ -150,11 +154,7 @@ export function runBackward(roots: Tensor[], grads: Tensor[], opts: BackwardOpti
       if (g === null) continue;
       const out = node.out;
       if (targets) {
-        const k = targets.indexOf(out);
-        if (k >= 0) {
-          pass.captured[k] = accumulate(pass.captured[k], g);
-          pass.handedOut.push(pass.captured[k]!.buf);
-        }
+        capture(pass, targets.indexOf(out), g);
       } else if (out.retainsGrad) {
         out.grad = accumulate(out.grad, createGraph ? g : g.detach());
         pass.handedOut.push(out.grad.buf);

@@ -141,8 +141,7 @@ function argReduce(x: Tensor, dim: number, keepdim: boolean, isMax: boolean): Te
   const op = isMax ? "argmax" : "argmin";
   if (x.shape[dim] === 0) throw new Error(`[${op}] cannot reduce over dim ${dim} of size 0 (input shape ${fmtShape(x.shape)})`);
   const buf = isMax ? active.b.argmax(x, dim) : active.b.argmin(x, dim);
-  const shape = keepdim ? mapDims(x.shape, (s, d) => (d === dim ? 1 : s)) : x.shape.filter((_, d) => d !== dim);
-  return fresh(buf, shape, "int32");
+  return fresh(buf, reducedShape(x.shape, [dim], keepdim), "int32");
 }
 
 // ---- data movement ----------------------------------------------------------------------------------
